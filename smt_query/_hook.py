@@ -1,0 +1,125 @@
+"""Start-up hook that plugs commands into Sumatra's ``smt``.
+
+``smt_query.pth`` (installed into site-packages) calls :func:`install` at
+interpreter start-up. That only puts a small finder on ``sys.meta_path``; the
+work happens when ``sumatra.commands`` is imported:
+
+* every command declared under the ``sumatra.commands`` entry-point group
+  (``name = module:function``, by this or any other package) becomes an
+  attribute of ``sumatra.commands`` and is appended to its ``modes``, so
+  ``smt <name>`` dispatches to it and ``smt help`` lists it;
+* when the running program *is* ``smt`` and its first argument names such a
+  command, the command runs at once, before ``sumatra.commands`` (which
+  imports Django, NumPy and most of Sumatra) is loaded. ``smt query --help``
+  therefore costs milliseconds.
+
+A declared command is either a :class:`click.Command` or a function taking
+the argument list, like Sumatra's own commands. Sumatra's own command names
+are never replaced.
+"""
+import os
+import sys
+
+GROUP = "sumatra.commands"
+TARGET = "sumatra.commands"
+_state = {"dispatching": False}
+
+
+def declared_commands():
+    """Return ``{name: "module:attr"}`` for every declared ``smt`` command."""
+    from importlib.metadata import entry_points
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def load_command(name, target):
+    """Return a function ``f(argv)`` running the command ``target``."""
+    def command(argv):
+        import importlib
+        module, _, attr = target.partition(":")
+        obj = importlib.import_module(module)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        main = getattr(obj, "main", None)
+        if main is not None and hasattr(obj, "params"):   # a click command
+            return main(args=list(argv), prog_name=f"smt {name}")
+        return obj(list(argv))
+    command.__name__ = name
+    command.__doc__ = f"{name} (from {target})"
+    return command
+
+
+def register(commands):
+    """Add the declared commands to the module ``sumatra.commands``."""
+    for name, target in declared_commands().items():
+        if hasattr(commands, name):
+            continue  # never shadow Sumatra's own commands
+        setattr(commands, name, load_command(name, target))
+        commands.modes = tuple(commands.modes) + (name,)
+
+
+def _running_smt():
+    argv = sys.argv
+    return (len(argv) > 1 and not _state["dispatching"]
+            and os.path.basename(argv[0]) in ("smt", "smt.exe", "smt-script.py"))
+
+
+def _dispatch_early():
+    """Run ``smt <our command>`` before Sumatra's command module is loaded."""
+    commands = declared_commands()
+    name = sys.argv[1]
+    if name not in commands or name in _SUMATRA_COMMANDS:
+        return
+    _state["dispatching"] = True
+    code = load_command(name, commands[name])(sys.argv[2:])
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# Sumatra 0.8's own commands (``sumatra.commands.modes``); a declared command
+# of the same name is ignored, so the fast path must not take it either.
+_SUMATRA_COMMANDS = frozenset((
+    "init", "configure", "info", "run", "list", "delete", "comment", "tag",
+    "repeat", "diff", "help", "export", "upgrade", "sync", "migrate",
+    "version", "view"))
+
+
+class _Loader:
+    """Wraps the real loader of ``sumatra.commands`` to register afterwards."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        register(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _Finder:
+    """Meta-path finder that only reacts to ``sumatra.commands``."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != TARGET:
+            return None
+        if _running_smt():
+            _dispatch_early()
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _Loader(spec.loader)
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+def install():
+    """Put the finder on ``sys.meta_path`` (idempotent, import-free)."""
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
+    if TARGET in sys.modules:
+        register(sys.modules[TARGET])

@@ -1,0 +1,1 @@
+"""Command-line interface: ``smt query``, ``smt compare``, ``smt admin``."""
