@@ -1,0 +1,411 @@
+"""A drop-in Sumatra record store that answers queries in SQL.
+
+:class:`QueryDjangoRecordStore` subclasses Sumatra's ``DjangoRecordStore``: a
+project can name it in ``.smt/project`` (see :func:`use_query_store`) and every
+``smt`` command keeps working, with ``smt list TAG`` matching tags exactly. It
+
+* opens any number of stores in one process, also after Django is configured
+  (Sumatra refuses that), with ``DEBUG`` off;
+* compiles filters (:mod:`smt_query.filters`) into one queryset;
+* loads full :class:`sumatra.records.Record` objects in bulk, with a constant
+  number of queries and without ``eval()`` of stored text;
+* reads only the columns a table needs (:meth:`values`);
+* adds and removes tags atomically on a whole queryset.
+"""
+import ast
+import json
+import os
+
+from sumatra.recordstore.django_store import DjangoRecordStore, db_config
+
+db_config.update_settings(DEBUG=False)
+
+#: Fields of a record row readable with ``.values()``, in display order.
+ROW_FIELDS = ("label", "timestamp", "reason", "outcome", "duration",
+              "main_file", "version", "user", "script_arguments", "repeats",
+              "diff", "stdout_stderr")
+
+
+def _register_database(uri):
+    """Return the Django alias for ``uri``, adding it even after configure."""
+    db = db_config.uri_to_db(uri)
+    if db_config.contains_database(db) or not db_config.configured:
+        return db_config.add_database(uri)
+    from django.core import management
+    from django.db import connections
+    alias = "database%d" % db_config._n_databases
+    db_config._n_databases += 1
+    db_config._settings["DATABASES"][alias] = dict(db)
+    connections.settings[alias] = connections.configure_settings({"default": db})["default"]
+    if "sqlite" in db["ENGINE"]:
+        os.makedirs(os.path.dirname(db["NAME"]), exist_ok=True)
+    management.call_command("migrate", run_syncdb=True, database=alias,
+                            verbosity=0, interactive=False)
+    return alias
+
+
+def configure_django():
+    """Configure Django for Sumatra's models (once per process), DEBUG off."""
+    if not db_config.configured:
+        db_config.configure()
+    from django.conf import settings
+    settings.DEBUG = False
+
+
+class QueryDjangoRecordStore(DjangoRecordStore):
+    """Sumatra's Django record store, with SQL filtering and bulk loading."""
+
+    def __init__(self, db_file=".smt/records"):
+        db_file = os.path.expanduser(db_file)
+        self._db_file = db_file
+        self._db_label = _register_database(db_file)
+        self._record_ctype = None
+
+    def __setstate__(self, state):
+        self.__init__(state["db_file"])
+
+    def __str__(self):
+        return "QueryDjango (%s)" % self._db_file
+
+    @classmethod
+    def from_store(cls, store):
+        """The query store over the same database as a ``DjangoRecordStore``."""
+        if isinstance(store, cls):
+            return store
+        return cls(store._db_file)
+
+    # -- Django plumbing ---------------------------------------------------
+    def _get_models(self):
+        configure_django()
+        from sumatra.recordstore.django_store import models
+        return models
+
+    @property
+    def models(self):
+        """The module of Sumatra's Django models (configures Django)."""
+        return self._get_models()
+
+    @property
+    def db_alias(self):
+        """The Django database alias of this store."""
+        self._get_models()
+        return self._db_label
+
+    @property
+    def vendor(self):
+        """``"sqlite"`` or ``"postgresql"`` (or another Django vendor name)."""
+        from django.db import connections
+        return connections[self.db_alias].vendor
+
+    @property
+    def record_ctype_id(self):
+        """Content-type id under which tags point at records."""
+        if self._record_ctype is None:
+            from django.contrib.contenttypes.models import ContentType
+            models = self.models
+            self._record_ctype = ContentType.objects.db_manager(
+                self.db_alias).get_for_model(models.Record).pk
+        return self._record_ctype
+
+    # -- querying ----------------------------------------------------------
+    def queryset(self, project_name):
+        """All records of ``project_name``, newest first (ties: label, descending)."""
+        return (self.models.Record.objects.using(self.db_alias)
+                .filter(project__id=project_name).order_by("-timestamp", "-label"))
+
+    def context(self):
+        """The :class:`SQLContext` filters compile against."""
+        return SQLContext(self)
+
+    def values(self, qs, fields=ROW_FIELDS, tags=True):
+        """Rows of ``qs`` as dicts of plain column values (one or two queries).
+
+        With ``tags``, each row gets ``"tags"``: the sorted list of its tags.
+        Unknown field names raise :class:`~smt_query.errors.QueryError`.
+        """
+        from .errors import QueryError
+        bad = [f for f in fields if f not in ROW_FIELDS and f not in EXTRA_FIELDS]
+        if bad:
+            raise QueryError(f"unknown field {bad[0]!r}; known fields: "
+                             + ", ".join(ROW_FIELDS + tuple(EXTRA_FIELDS) + ("tags",)))
+        columns = ["db_id"] + [EXTRA_FIELDS.get(f, f) for f in fields]
+        rows = []
+        for values in qs.values_list(*columns):
+            row = dict(zip(fields, values[1:]))
+            row["db_id"] = values[0]
+            rows.append(row)
+        if tags:
+            by_id = self.tags_of(qs)
+            for row in rows:
+                row["tags"] = sorted(by_id.get(row["db_id"], ()))
+        return rows
+
+    def tags_of(self, qs):
+        """``{db_id: set of tag names}`` for the records of ``qs`` (one query)."""
+        items = self.models.TaggedItem.objects.using(self.db_alias).filter(
+            content_type_id=self.record_ctype_id,
+            object_id__in=qs.order_by().values("db_id"))
+        out = {}
+        for object_id, name in items.values_list("object_id", "tag__name"):
+            out.setdefault(object_id, set()).add(name)
+        return out
+
+    def load(self, qs):
+        """Full Sumatra ``Record`` objects for ``qs``, in its order.
+
+        A constant number of queries whatever the number of records; the
+        objects equal what ``Record.to_sumatra()`` builds, field by field,
+        but nothing read from the database is passed to ``eval()``.
+        """
+        return _Loader(self, qs).records()
+
+    def label_exists(self, project_name, labels):
+        """The subset of ``labels`` that exist in the project."""
+        return set(self.queryset(project_name).filter(label__in=list(labels))
+                   .values_list("label", flat=True))
+
+    # -- tagging -----------------------------------------------------------
+    def add_tag(self, records, tag):
+        """Add ``tag`` to ``records`` (a queryset or a list of ids) atomically.
+
+        Returns the number of records that changed.
+        """
+        return self._retag(records, tag, add=True)
+
+    def remove_tag(self, records, tag):
+        """Remove ``tag`` from ``records`` (a queryset or ids) atomically; return the count changed."""
+        return self._retag(records, tag, add=False)
+
+    def _retag(self, records, tag, add):
+        from django.db import transaction
+        from .errors import QueryError
+        if not isinstance(tag, str) or not tag.strip() or "," in tag:
+            raise QueryError(f"bad tag {tag!r}: a tag is a non-empty string without commas")
+        models, alias = self.models, self.db_alias
+        items = models.TaggedItem.objects.using(alias).filter(
+            content_type_id=self.record_ctype_id, tag__name=tag)
+        changed = []
+        with transaction.atomic(using=alias):
+            ids = (list(records) if isinstance(records, (list, tuple))
+                   else list(records.order_by().values_list("db_id", flat=True)))
+            if add and ids:
+                tag_obj, _ = models.Tag.objects.using(alias).get_or_create(name=tag)
+            for chunk in _chunks(ids):
+                present = items.filter(object_id__in=chunk)
+                have = set(present.values_list("object_id", flat=True))
+                if add:
+                    new = [i for i in chunk if i not in have]
+                    models.TaggedItem.objects.using(alias).bulk_create(
+                        [models.TaggedItem(tag=tag_obj, content_type_id=self.record_ctype_id,
+                                           object_id=i) for i in new], batch_size=500)
+                    changed += new
+                else:
+                    present.delete()
+                    changed += sorted(have)
+            self._sync_tag_column(changed)
+        return len(changed)
+
+    def _sync_tag_column(self, ids):
+        """Rewrite Sumatra's denormalised ``Record.tags`` column for ``ids``."""
+        models, alias = self.models, self.db_alias
+        Record = models.Record.objects.using(alias)
+        for chunk in _chunks(ids):
+            qs = Record.filter(db_id__in=chunk)
+            tags = self.tags_of(qs)
+            rows = [models.Record(db_id=i) for i in chunk]
+            for row in rows:
+                row.tags = ",".join(sorted(tags.get(row.db_id, ())))
+            Record.bulk_update(rows, ["tags"], batch_size=500)
+
+    # -- Sumatra's RecordStore interface, with exact tags ------------------
+    def list(self, project_name, tags=None, *args, **kwargs):
+        qs = self.queryset(project_name).filter(*args, **kwargs)
+        return self.load(self._exact_tags(qs, tags))
+
+    def labels(self, project_name, tags=None, *args, **kwargs):
+        qs = self.queryset(project_name).filter(*args, **kwargs)
+        return list(self._exact_tags(qs, tags).values_list("label", flat=True))
+
+    def get(self, project_name, label):
+        records = self.load(self.queryset(project_name).filter(label=label))
+        if not records:
+            raise KeyError(label)
+        return records[0]
+
+    def delete_by_tag(self, project_name, tag):
+        qs = self._exact_tags(self.queryset(project_name), tag)
+        n = qs.count()
+        for db_record in qs:
+            db_record.delete()
+        return n
+
+    def _exact_tags(self, qs, tags):
+        if not tags:
+            return qs
+        from .filters import AllTags
+        return qs.filter(AllTags(*([tags] if isinstance(tags, str) else tags)).to_q(self.context()))
+
+
+#: Extra ``values()`` fields: name -> Django lookup.
+EXTRA_FIELDS = {"parameters_type": "parameters__type",
+                "parameters_content": "parameters__content",
+                "parameters_id": "parameters_id"}
+
+
+class SQLContext:
+    """What filters need to compile to SQL for one store."""
+
+    def __init__(self, store):
+        self.store = store
+        self.models = store.models
+        self.alias = store.db_alias
+        self.vendor = store.vendor
+        self.record_ctype_id = store.record_ctype_id
+        self._tag_names = self._params_json = None
+
+    def tag_names(self):
+        """All tag names in the store (cached)."""
+        if self._tag_names is None:
+            self._tag_names = list(self.models.Tag.objects.using(self.alias)
+                                   .values_list("name", flat=True))
+        return self._tag_names
+
+    @property
+    def params_json(self):
+        """True if every parameter set is JSON, so SQL can read parameters."""
+        if self._params_json is None:
+            self._params_json = not (self.models.ParameterSet.objects.using(self.alias)
+                                     .exclude(type="JSONParameterSet").exists())
+        return self._params_json
+
+
+class _Loader:
+    """Builds Sumatra records from a queryset in a fixed number of queries."""
+
+    RELATED = ("executable", "repository", "launch_mode", "datastore",
+               "input_datastore", "parameters")
+
+    def __init__(self, store, qs):
+        self.store, self.qs = store, qs
+        self.models = store.models
+        self.ids = qs.order_by().values("db_id")
+        self._cache = {}
+
+    def _once(self, kind, key, build):
+        """Build each distinct related object once per load."""
+        try:
+            return self._cache[kind, key]
+        except KeyError:
+            obj = self._cache[kind, key] = build()
+            return obj
+
+    def _group(self, rows, attr):
+        out = {}
+        for row in rows:
+            out.setdefault(getattr(row, attr), []).append(row)
+        return out
+
+    def records(self):
+        from sumatra import records
+        models = self.models
+        rows = list(self.qs.select_related(*self.RELATED))
+        if not rows:
+            return []
+        tags = self.store.tags_of(self.qs)
+        outputs = self._group(models.DataKey.objects.using(self.store.db_alias)
+                              .filter(output_from_record__in=self.ids).order_by("path", "pk"),
+                              "output_from_record_id")
+        inputs = self._through("input_data", "datakey")
+        deps = self._through("dependencies", "dependency")
+        platforms = self._through("platforms", "platforminformation")
+        out = []
+        for row in rows:
+            rec = records.Record(
+                self._once("exe", row.executable_id, row.executable.to_sumatra)
+                if row.executable_id else None,
+                self._once("repo", row.repository_id, row.repository.to_sumatra)
+                if row.repository_id else None,
+                row.main_file, row.version,
+                self._once("launch", row.launch_mode_id, lambda: _launch_mode(row.launch_mode)),
+                self._once("ds", row.datastore_id, lambda: _datastore(row.datastore)),
+                _parameter_set(row.parameters),
+                [_datakey(k) for k in inputs.get(row.db_id, ())],
+                row.script_arguments, row.label, row.reason, row.diff, row.user,
+                input_datastore=self._once("ds", row.input_datastore_id,
+                                           lambda: _datastore(row.input_datastore)),
+                timestamp=row.timestamp)
+            rec.stdout_stderr = row.stdout_stderr
+            rec.duration = row.duration
+            rec.outcome = row.outcome
+            rec.tags = set(tags.get(row.db_id, ()))
+            rec.output_data = [_datakey(k) for k in outputs.get(row.db_id, ())]
+            rec.dependencies = [self._once("dep", d.pk, d.to_sumatra)
+                                for d in deps.get(row.db_id, ())]
+            rec.platforms = [self._once("pi", p.pk, p.to_sumatra)
+                             for p in platforms.get(row.db_id, ())]
+            rec.repeats = row.repeats
+            out.append(rec)
+        return out
+
+    def _through(self, field, target):
+        """``{record id: [related objects]}`` for a many-to-many field."""
+        through = getattr(self.models.Record, field).through
+        rows = (through.objects.using(self.store.db_alias)
+                .filter(record_id__in=self.ids).select_related(target)
+                .order_by(*_M2M_ORDER[target]))
+        out = {}
+        for row in rows:
+            out.setdefault(row.record_id, []).append(getattr(row, target))
+        return out
+
+
+# The orders Sumatra's related managers return (the models' Meta.ordering).
+_M2M_ORDER = {"datakey": ("datakey__path", "pk"), "dependency": ("dependency__name", "pk"),
+              "platforminformation": ("pk",)}
+
+
+def _chunks(ids, size=5000):
+    """Slices of ``ids`` small enough for one SQL ``IN`` list on any backend."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _literal(text):
+    """Python-literal text (how Sumatra stores some dicts), read without eval."""
+    return ast.literal_eval(text)
+
+
+def _launch_mode(row):
+    from sumatra import launch
+    if not hasattr(launch, row.type):
+        raise ValueError("Unknown launch mode '%s' stored in database" % row.type)
+    return getattr(launch, row.type)(**_literal(row.parameters))
+
+
+def _datastore(row):
+    from sumatra.datastore import get_data_store
+    return get_data_store(row.type, _literal(row.parameters))
+
+
+def _datakey(row):
+    from sumatra import datastore
+    try:
+        metadata = json.loads(row.metadata)
+    except ValueError:
+        metadata = _literal(row.metadata)  # records of old Sumatra versions
+    return datastore.DataKey(row.path, row.digest, row.creation, **metadata)
+
+
+def _parameter_set(row):
+    """The Sumatra parameter set of a row, as ``to_sumatra()`` builds it.
+
+    Types whose constructors ``eval`` their text (hierarchical ``parameters``
+    sets, simple ``name = value`` sets) are built from the safely parsed dict.
+    """
+    from sumatra import parameters
+    cls = getattr(parameters, row.type, None)
+    if cls is None:
+        return {"None": None, "{}": {}}.get(row.content, row.content)
+    if row.type in ("NTParameterSet", "SimpleParameterSet"):
+        from .params import parse_parameters
+        return cls(parse_parameters(row.type, row.content))
+    return cls(row.content)

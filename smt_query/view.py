@@ -1,0 +1,362 @@
+"""RecordStoreView: an immutable, lazy, filterable view of a record store.
+
+Each ``view.filter.<name>(...)`` returns a new view; nothing runs until
+results are asked for. Filters combine with AND, so the order is irrelevant:
+every filter with an SQL form is pushed into one query wherever it stands in
+the chain, and only the others run in Python over records loaded in bulk.
+"""
+from .errors import QueryError, UnknownLabel
+from .filters import FILTERS, get_filter
+
+#: Records loaded per batch when Python filters must look at full records.
+CHUNK = 2000
+
+
+class FilterAccessor:
+    """``view.filter``: call it with a function, or use ``.<filter name>(...)``."""
+
+    def __init__(self, view):
+        self._view = view
+
+    def __call__(self, fn):
+        return self._view._with(FILTERS["generic_filter"](fn))
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        cls = get_filter(name)
+
+        def make(*args, **kwargs):
+            return self._view._with(cls(*args, **kwargs))
+        make.__name__ = name
+        make.__doc__ = cls.__doc__
+        return make
+
+    def __dir__(self):
+        return sorted(FILTERS)
+
+    @property
+    def registered_filters(self):
+        """``{name: filter class}`` of every registered filter."""
+        return dict(FILTERS)
+
+
+class RecordStoreView:
+    """A view of the records of a Sumatra project.
+
+    ``RecordStoreView()`` views the project of the current directory;
+    ``project`` may be a path or a :class:`sumatra.projects.Project`, and
+    ``records`` an iterable of Sumatra records to view instead of a store.
+    With ``pushdown=False`` every filter runs in Python over the records as
+    Sumatra itself loads them (slow; the reference behaviour).
+    """
+
+    def __init__(self, records=None, project=None, *, pushdown=True):
+        self._filters = ()
+        self._cache = {}
+        self._source = None
+        if records is not None:
+            if project is not None:
+                raise QueryError("give either records or a project, not both")
+            self.project, self.record_store, self._store = None, None, None
+            self._source = records
+            return
+        self.project = _load_project(project)
+        self.record_store = self.project.record_store
+        self._store = _query_store(self.record_store) if pushdown else None
+
+    # -- building ----------------------------------------------------------
+    def _with(self, fltr):
+        view = self.copy()
+        view._filters = self._filters + (fltr,)
+        return view
+
+    def copy(self):
+        """A new view with the same source and filters (and no cached results)."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._cache = {}
+        if self._source is not None and not isinstance(self._source, (list, tuple)):
+            self._source = view._source = list(self._source)  # don't consume it twice
+        return view
+
+    @property
+    def filter(self):
+        """Filters: ``view.filter.tags('finished')``, ``view.filter(fn)``, ..."""
+        return FilterAccessor(self)
+
+    @property
+    def filters(self):
+        """The filters of this view, in the order they were applied."""
+        return self._filters
+
+    # -- planning ----------------------------------------------------------
+    def _plan(self):
+        """``(queryset or None, python filters)``; cached per view."""
+        if "plan" not in self._cache:
+            if self._store is None:
+                self._cache["plan"] = None, list(self._filters)
+            else:
+                ctx = self._store.context()
+                qs, post = self._store.queryset(self.project.name), []
+                for fltr in self._filters:
+                    q = fltr.to_q(ctx)
+                    if q is None:
+                        post.append(fltr)
+                    else:
+                        qs = qs.filter(q)
+                self._cache["plan"] = qs, post
+        return self._cache["plan"]
+
+    @property
+    def pushed_down(self):
+        """True when the whole view runs in SQL."""
+        qs, post = self._plan()
+        return qs is not None and not post
+
+    def explain(self):
+        """Which filters run in SQL and which in Python (a short text)."""
+        qs, post = self._plan()
+        sql = [f for f in self._filters if f not in post] if qs is not None else []
+        return (f"SQL: {', '.join(map(repr, sql)) or '-'}\n"
+                f"Python: {', '.join(map(repr, post)) or '-'}")
+
+    def _records(self):
+        """The records of the view, newest first (cached)."""
+        if "records" not in self._cache:
+            qs, post = self._plan()
+            if qs is None:
+                records = self._all_python_records()
+            elif not post:
+                records = self._store.load(qs)
+            else:
+                records = []
+                ids = list(qs.values_list("db_id", flat=True))
+                for start in range(0, len(ids), CHUNK):
+                    chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
+                    records.extend(r for r in chunk if all(f.test(r) for f in post))
+            self._cache["records"] = records
+        return self._cache["records"]
+
+    def _all_python_records(self):
+        if self._source is not None:
+            records = list(self._source)
+        else:
+            records = self.record_store.list(self.project.name)
+        records = [r for r in records if all(f.test(r) for f in self._filters)]
+        records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
+        return records
+
+    # -- results -----------------------------------------------------------
+    @property
+    def list(self):
+        """Load and cache the records; returns the view itself (as in smttask)."""
+        self._records()
+        return self
+
+    def aslist(self):
+        """The records as a list, newest first."""
+        return list(self._records())
+
+    def __iter__(self):
+        return iter(self._records())
+
+    def __len__(self):
+        if "records" not in self._cache and self.pushed_down:
+            return self._plan()[0].count()
+        return len(self._records())
+
+    def labels(self):
+        """The labels of the records, newest first (cached)."""
+        if "labels" not in self._cache:
+            if "records" not in self._cache and self.pushed_down:
+                labels = list(self._plan()[0].values_list("label", flat=True))
+            else:
+                labels = [r.label for r in self._records()]
+            self._cache["labels"] = labels
+        return self._cache["labels"]
+
+    def rows(self, fields, tags=True, parameters=False):
+        """Plain dicts of ``fields`` per record, newest first.
+
+        Read from the columns alone when the view runs in SQL. With
+        ``parameters``, each row also gets ``"parameters"``: a plain dict.
+        """
+        if "records" not in self._cache and self.pushed_down:
+            qs = self._plan()[0]
+            extra = ("parameters_id", "parameters_type", "parameters_content") if parameters else ()
+            rows = self._store.values(qs, tuple(fields) + extra, tags=tags)
+            if parameters:
+                _attach_parameters(rows)
+            return rows
+        out = []
+        for rec in self._records():
+            row = {f: getattr(rec, f, None) for f in fields}
+            if tags:
+                row["tags"] = sorted(rec.tags)
+            if parameters:
+                from .params import as_params
+                row["parameters"] = as_params(rec)
+            out.append(row)
+        return out
+
+    def _one(self, qs_order, reverse):
+        if "records" not in self._cache and self.pushed_down:
+            qs = self._plan()[0].order_by(*qs_order)[:1]
+            found = self._store.load(qs)
+        else:
+            records = self._records()
+            found = records[-1:] if reverse else records[:1]
+        if not found:
+            raise QueryError("no record in this view" + self._describe())
+        return found[0]
+
+    @property
+    def latest(self):
+        """The most recent record."""
+        return self._one(("-timestamp", "-label"), reverse=False)
+
+    @property
+    def earliest(self):
+        """The earliest record."""
+        return self._one(("timestamp", "label"), reverse=True)
+
+    def most_recent(self):
+        """The label of the most recent record."""
+        return self.latest.label
+
+    def get(self, label):
+        """The record with ``label`` (or a list of records for a list of labels)."""
+        if not isinstance(label, str):
+            labels = list(label)
+            by_label = {r.label: r for r in self._get_many(labels)}
+            return [by_label[lbl] for lbl in labels]
+        return self._get_many([label])[0]
+
+    def _get_many(self, labels):
+        if "records" not in self._cache and self.pushed_down:
+            found = self._store.load(self._plan()[0].filter(label__in=labels))
+        else:
+            wanted = set(labels)
+            found = [r for r in self._records() if r.label in wanted]
+        missing = [lbl for lbl in labels if lbl not in {r.label for r in found}]
+        if missing:
+            raise UnknownLabel(self._missing_message(missing))
+        return found
+
+    def _missing_message(self, missing):
+        label = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        if self._filters and self._label_in_store(label):
+            return f"record {label!r}{more} exists but is not in this view{self._describe()}"
+        where = f" in project {self.project.name!r}" if self.project else ""
+        return f"no record labelled {label!r}{more}{where}"
+
+    def _label_in_store(self, label):
+        if self._store is not None:
+            return bool(self._store.label_exists(self.project.name, [label]))
+        if self._source is not None:
+            return any(r.label == label for r in self._source)
+        return label in self.record_store.labels(self.project.name)
+
+    def _describe(self):
+        return f" (filters: {', '.join(map(repr, self._filters))})" if self._filters else ""
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.get(key)
+        if isinstance(key, (int, slice)):
+            return self._records()[key]
+        raise TypeError(f"index a RecordStoreView by label (str) or position (int), not {key!r}")
+
+    def __contains__(self, label):
+        return label in self.labels()
+
+    # -- export ------------------------------------------------------------
+    def export(self, indent=2):
+        """JSON text of the records of the view (Sumatra's export format)."""
+        return self.export_records(self._records(), indent=indent)
+
+    @staticmethod
+    def export_records(records, indent=2):
+        """JSON text of the given records (Sumatra's export format)."""
+        from sumatra.recordstore import serialization
+        return "[%s]" % ",\n".join(serialization.encode_record(r, indent=indent)
+                                   for r in records)
+
+    # -- tagging -----------------------------------------------------------
+    def add_tag(self, tag):
+        """Add ``tag`` to every record of the view (atomically); return the count changed."""
+        return self._retag(tag, add=True)
+
+    def remove_tag(self, tag):
+        """Remove ``tag`` from every record of the view (atomically); return the count changed."""
+        return self._retag(tag, add=False)
+
+    def _retag(self, tag, add):
+        if self._store is not None:
+            qs, post = self._plan()
+            target = qs if not post else [self._store_id(r) for r in self._records()]
+            changed = (self._store.add_tag if add else self._store.remove_tag)(target, tag)
+        elif self.project is not None:
+            changed = 0
+            for rec in self._records():
+                if (tag in rec.tags) != add:
+                    (self.project.add_tag if add else self.project.remove_tag)(rec.label, tag)
+                    changed += 1
+        else:
+            raise QueryError("this view has no record store to tag (it was made from records)")
+        self._cache.clear()
+        return changed
+
+    def _store_id(self, record):
+        return self._cache.setdefault("ids", dict(
+            self._plan()[0].values_list("label", "db_id")))[record.label]
+
+    # -- display -----------------------------------------------------------
+    @property
+    def summary(self):
+        """A :class:`~smt_query.summary.RecordStoreViewSummary` of the view."""
+        from .summary import RecordStoreViewSummary
+        return RecordStoreViewSummary(self)
+
+    def __repr__(self):
+        where = f"project {self.project.name!r}" if self.project else "records"
+        return f"<RecordStoreView of {where}{self._describe()}>"
+
+
+def _utc(ts):
+    from .dates import as_utc
+    return as_utc(ts)
+
+
+def _attach_parameters(rows):
+    """Parse each distinct parameter set once; attach ``row["parameters"]``."""
+    from .params import apply_overrides, parse_parameters
+    parsed = {}
+    for row in rows:
+        key = row.pop("parameters_id")
+        type_, content = row.pop("parameters_type"), row.pop("parameters_content")
+        if key not in parsed:
+            parsed[key] = apply_overrides(parse_parameters(type_, content) or {})
+        row["parameters"] = parsed[key]
+
+
+def _load_project(project):
+    from sumatra.projects import Project, load_project
+    if isinstance(project, Project):
+        return project
+    try:
+        return load_project(project)
+    except IOError as err:
+        raise QueryError(str(err)) from None
+
+
+def _query_store(store):
+    """A :class:`QueryDjangoRecordStore` over a Django store, else None."""
+    from sumatra.recordstore import DjangoRecordStore
+    if isinstance(store, DjangoRecordStore):
+        from .recordstore import QueryDjangoRecordStore
+        return QueryDjangoRecordStore.from_store(store)
+    return None
+
