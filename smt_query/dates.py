@@ -8,6 +8,7 @@ were made. Every accepted form denotes a span ``[start, end)``: ``2020`` a year,
 ``start`` (exclusive) and ``on`` the whole span.
 """
 import datetime as _dt
+import math
 import re
 
 from .errors import QueryError
@@ -135,3 +136,29 @@ def as_utc(timestamp):
     if timestamp.tzinfo is None:
         return timestamp.replace(tzinfo=UTC)
     return timestamp.astimezone(UTC)
+
+
+def parse_duration(value):
+    """Seconds from a number or a string such as '90', '1.5h', '2h30m', '1d 2h 3m 4s'."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().replace(" ", "")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise QueryError(f"bad duration {value!r}: use seconds or a form such as 2h30m")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def format_duration(seconds, with_seconds=True):
+    """'3h 52m 39s' (or '3h 52m' without seconds); '' for a missing duration."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    total = int(round(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if with_seconds else f"{h}h {m:02d}m"

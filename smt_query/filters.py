@@ -24,7 +24,7 @@ import inspect
 import math
 import re
 
-from .dates import as_utc, date_span, on_span
+from .dates import as_utc, date_span, on_span, parse_duration
 from .errors import QueryError
 
 #: name -> Filter subclass; ``view.filter.<name>`` looks names up here.
@@ -403,22 +403,6 @@ class On(DateFilter):
 
 
 # -- numbers ----------------------------------------------------------------
-
-def parse_duration(value):
-    """Seconds from a number or a string such as '90', '1.5h', '2h30m', '1d 2h 3m 4s'."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip().replace(" ", "")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise QueryError(f"bad duration {value!r}: use seconds or a form such as 2h30m")
-    return sum(float(n) * units[u] for n, u in parts)
-
 
 @register_filter(name="duration")
 class DurationFilter(Filter):
