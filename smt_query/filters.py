@@ -212,6 +212,25 @@ _text_filter("script_arguments", "Keep records whose script arguments contain `p
 _text_filter("stdout_stderr", "Keep records whose captured output contains `pattern`.")
 
 
+@register_filter(name="labels")
+class LabelsFilter(Filter):
+    """Keep the records with exactly these labels."""
+
+    def __init__(self, *labels):
+        labels = _flatten(labels)
+        if not all(isinstance(lbl, str) for lbl in labels):
+            raise QueryError(f"labels must be strings, not {labels!r}")
+        super().__init__(*labels)
+        self.labels = frozenset(labels)
+
+    def test(self, record):
+        return record.label in self.labels
+
+    def to_q(self, ctx):
+        from django.db.models import Q
+        return Q(label__in=sorted(self.labels)) if len(self.labels) <= 5000 else None
+
+
 @register_filter(name="version")
 class VersionFilter(Filter):
     """Keep records whose code version begins with `prefix`."""

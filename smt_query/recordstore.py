@@ -18,12 +18,9 @@ import os
 
 from sumatra.recordstore.django_store import DjangoRecordStore, db_config
 
-db_config.update_settings(DEBUG=False)
+from .fields import ROW_FIELDS
 
-#: Fields of a record row readable with ``.values()``, in display order.
-ROW_FIELDS = ("label", "timestamp", "reason", "outcome", "duration",
-              "main_file", "version", "user", "script_arguments", "repeats",
-              "diff", "stdout_stderr")
+db_config.update_settings(DEBUG=False)
 
 
 def _register_database(uri):

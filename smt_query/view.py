@@ -48,11 +48,14 @@ class RecordStoreView:
     ``project`` may be a path or a :class:`sumatra.projects.Project`, and
     ``records`` an iterable of Sumatra records to view instead of a store.
     With ``pushdown=False`` every filter runs in Python over the records as
-    Sumatra itself loads them (slow; the reference behaviour).
+    Sumatra itself loads them (slow; the reference behaviour). ``progress``
+    shows a bar on stderr while Python filters read records (``None``: only
+    on a terminal).
     """
 
-    def __init__(self, records=None, project=None, *, pushdown=True):
+    def __init__(self, records=None, project=None, *, pushdown=True, progress=False):
         self._filters = ()
+        self.progress = progress
         self._cache = {}
         self._source = None
         if records is not None:
@@ -132,11 +135,22 @@ class RecordStoreView:
             else:
                 records = []
                 ids = list(qs.values_list("db_id", flat=True))
-                for start in range(0, len(ids), CHUNK):
+                for start in self._progress(range(0, len(ids), CHUNK), len(ids)):
                     chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
                     records.extend(r for r in chunk if all(f.test(r) for f in post))
             self._cache["records"] = records
         return self._cache["records"]
+
+    def _progress(self, starts, total):
+        """Wrap the chunk loop in a tqdm bar when asked (``None``: on a terminal)."""
+        import sys
+        show = self.progress if self.progress is not None else (
+            sys.stderr.isatty() and total > CHUNK)
+        if not show:
+            return starts
+        from tqdm import tqdm
+        return tqdm(starts, total=len(starts), unit="chunk", desc="reading records",
+                    file=sys.stderr, leave=False)
 
     def _all_python_records(self):
         if self._source is not None:
@@ -199,6 +213,25 @@ class RecordStoreView:
                 row["parameters"] = as_params(rec)
             out.append(row)
         return out
+
+    def tag_names(self):
+        """The sorted tag names carried by records of this view."""
+        names = set()
+        for row in self.rows(["label"], tags=True):
+            names.update(row["tags"])
+        return sorted(names)
+
+    def parameter_keys(self, sample=200):
+        """Dotted parameter keys (task ``inputs`` levels folded away) of the
+        ``sample`` most recent records."""
+        from .params import _dotted, _flatten, fold_task_inputs
+        keys = set()
+        seen = set()
+        for row in self.rows(["label"], tags=False, parameters=True)[:sample]:
+            if id(row["parameters"]) not in seen:
+                seen.add(id(row["parameters"]))
+                keys.update(map(_dotted, _flatten(fold_task_inputs(row["parameters"]))))
+        return sorted(keys)
 
     def _one(self, qs_order, reverse):
         if "records" not in self._cache and self.pushed_down:
@@ -292,6 +325,11 @@ class RecordStoreView:
     def remove_tag(self, tag):
         """Remove ``tag`` from every record of the view (atomically); return the count changed."""
         return self._retag(tag, add=False)
+
+    def tag_changes(self, tag, add=True):
+        """Labels of the records that ``add_tag(tag)`` (or ``remove_tag``) would change."""
+        return [row["label"] for row in self.rows(["label"], tags=True)
+                if (tag in row["tags"]) != add]
 
     def _retag(self, tag, add):
         if self._store is not None:

@@ -1,8 +1,113 @@
+"""``smt query``: find, tag and export records of the current project."""
 import click
 
-@click.command()
-@click.argument("labels", nargs=-1)
-def query(labels):
-    """Find records."""
-    import sys
-    click.echo(f"django loaded: {'django' in sys.modules}")
+from . import Command, user_errors
+from .options import complete_with, filter_options, format_option, pop_spec
+from .output import note, write
+
+DEFAULT_FIELDS = "label,timestamp,status,tags,duration,reason,outcome"
+
+EXAMPLES = """
+\b
+Examples:
+  smt query --tag finished --on 20200915
+  smt query --label 202011 --tag killed --format labels
+  smt query --where "optimizer.lr >= 1e-3 and seed in [1, 2, 3]" --param optimizer.lr
+  smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
+  smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
+  smt query --group-by main_file
+  smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
+"""
+
+
+@click.command(cls=Command, epilog=EXAMPLES, context_settings={"max_content_width": 100})
+@click.argument("labels", nargs=-1, metavar="[LABEL | @SAVED]...", shell_complete=complete_with("saved"))
+@filter_options
+@format_option(["table", "csv", "json", "markdown", "labels"], "table")
+@click.option("--count", is_flag=True, help="Print only the number of matching records.")
+@click.option("--fields", metavar="F1,F2",
+              help=f"Columns to show (default: {DEFAULT_FIELDS}). Also: main_file, version, "
+                   "user, script_arguments, repeats, diff, stdout_stderr.")
+@click.option("--param", "params", multiple=True, metavar="KEY",
+              shell_complete=complete_with("keys"), help="Add a parameter column (dotted key; repeatable).")
+@click.option("--with-parameters", is_flag=True,
+              help="Include each record's whole parameter set (json format).")
+@click.option("--sort", metavar="FIELD", help="Sort by a shown column; '-FIELD' for descending.")
+@click.option("--limit", type=click.IntRange(min=0), help="Show at most N records.")
+@click.option("--merged", is_flag=True,
+              help="One row per label timestamp, with the count and mean duration.")
+@click.option("--group-by", metavar="KEY",
+              help="Count records per value of a field or parameter (with duration stats).")
+@click.option("--add-tag", metavar="TAG", help="Add TAG to every matching record (atomic).")
+@click.option("--remove-tag", metavar="TAG", help="Remove TAG from every matching record.")
+@click.option("--dry-run", is_flag=True, help="With --add-tag/--remove-tag: only show what "
+                                              "would change.")
+@click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
+@click.option("--saved", is_flag=True, help="List the saved queries and exit.")
+def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merged, group_by,
+          add_tag, remove_tag, dry_run, save, saved, **filters):
+    """Find records of the current Sumatra project.
+
+    Every filter combines with AND; tags match exactly. LABELs select those
+    records; @SAVED reruns a query saved with --save (other options narrow it).
+    Output goes to stdout, notes to stderr; exit status 0 also when nothing
+    matches.
+    """
+    from .. import query as lib
+    with user_errors():
+        if saved:
+            for name, spec in sorted(lib.saved_queries().items()):
+                click.echo(f"{name}\t{lib.describe_spec(spec)}")
+            return
+        spec = pop_spec(filters)
+        spec["labels"] = [lbl for lbl in labels if not lbl.startswith("@")]
+        for name in (lbl[1:] for lbl in labels if lbl.startswith("@")):
+            spec = lib.merge_specs(lib.load_query(name), spec)
+        if save:
+            lib.save_query(save, spec)
+            note(f"Saved query {save!r}: {lib.describe_spec(spec)}")
+        if add_tag and remove_tag:
+            raise click.UsageError("use either --add-tag or --remove-tag, not both")
+        if dry_run and not (add_tag or remove_tag):
+            raise click.UsageError("--dry-run goes with --add-tag or --remove-tag")
+
+        from ..view import RecordStoreView
+        view = lib.apply_spec(RecordStoreView(progress=None), spec)
+        if add_tag or remove_tag:
+            _retag(view, add_tag or remove_tag, add=bool(add_tag), dry_run=dry_run)
+            return
+        if count:
+            click.echo(len(view))
+            return
+        field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
+        field_list, params = lib.group_columns(field_list, list(params), group_by)
+        if fmt == "json" and not (merged or group_by):
+            field_list = lib.json_fields(field_list)
+        rows = lib.query_rows(view, field_list, params, with_parameters and fmt == "json")
+        columns = field_list + params + (["parameters"] if with_parameters and fmt == "json" else [])
+        if merged:
+            rows, columns = lib.merge_rows(rows, columns)
+        if group_by:
+            rows, columns = lib.group_rows(rows, group_by), [group_by, "count", "mean_duration",
+                                                             "min_duration", "max_duration"]
+        if sort:
+            rows = lib.sort_rows(rows, sort)
+        if limit is not None:
+            rows = rows[:limit]
+        write(rows, columns, fmt)
+        if not rows and fmt == "table":
+            note("No records match.")
+
+
+def _retag(view, tag, add, dry_run):
+    changes = view.tag_changes(tag, add=add)
+    verb = "add" if add else "remove"
+    if dry_run:
+        for label in changes:
+            click.echo(label)
+        note(f"Would {verb} tag {tag!r} {'to' if add else 'from'} {len(changes)} "
+             f"of {len(view)} matching records (dry run: nothing changed).")
+        return
+    changed = view.add_tag(tag) if add else view.remove_tag(tag)
+    note(f"{'Added' if add else 'Removed'} tag {tag!r} {'to' if add else 'from'} "
+         f"{changed} records.")

@@ -1,0 +1,121 @@
+"""Writing result rows as a table, CSV, JSON, Markdown or bare labels."""
+import csv
+import datetime
+import json
+import shutil
+import sys
+
+import click
+
+from ..dates import format_duration
+
+DURATION_COLUMNS = ("duration", "mean_duration", "min_duration", "max_duration",
+                    "avg . duration")
+#: Columns that give up width first when a table is wider than the terminal.
+SHRINKABLE = ("reason", "outcome", "main_file", "tags", "version", "user", "script_arguments")
+
+
+def _plain(value):
+    """A JSON-ready value: ISO timestamps, lists for sets."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _cell(column, value, one_line):
+    """Text of one table/CSV/Markdown cell."""
+    if value is None:
+        return ""
+    if column in DURATION_COLUMNS and isinstance(value, (int, float)):
+        return format_duration(value, with_seconds=False) if one_line else repr(float(value))
+    if isinstance(value, datetime.datetime):
+        return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
+    if isinstance(value, (list, tuple, set)) and column == "tags":
+        return ", ".join(value)
+    if isinstance(value, (dict, list, tuple, bool)):
+        text = json.dumps(_plain(value), ensure_ascii=False)
+    else:
+        text = str(value)
+    if one_line:
+        lines = text.splitlines()
+        text = lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
+    return text
+
+
+def write(rows, columns, fmt, out=None):
+    """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``."""
+    out = out or click.get_text_stream("stdout")
+    if fmt == "labels":
+        for row in rows:
+            out.write(f"{row['label']}\n")
+    elif fmt == "json":
+        json.dump([{k: _plain(row.get(k)) for k in columns} for row in rows], out,
+                  indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(c, row.get(c), one_line=False) for c in columns])
+    elif fmt == "markdown":
+        def esc(text):
+            return text.replace("|", r"\|")
+        out.write("| " + " | ".join(esc(c) for c in columns) + " |\n")
+        out.write("|" + "|".join("---" for _ in columns) + "|\n")
+        for row in rows:
+            out.write("| " + " | ".join(esc(_cell(c, row.get(c), one_line=True))
+                                        for c in columns) + " |\n")
+    else:
+        width = shutil.get_terminal_size().columns if out.isatty() else None
+        for line in table_lines(rows, columns, width):
+            out.write(line + "\n")
+
+
+def table_lines(rows, columns, width=None):
+    """Aligned text lines; with ``width``, long columns are cut to fit it."""
+    cells = [[_cell(c, row.get(c), one_line=True) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if width:
+        widths = _fit(columns, widths, width)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(_clip(text, w).ljust(w) for text, w in zip(row, widths)).rstrip())
+    return lines
+
+
+def _fit(columns, widths, total):
+    """Shrink shrinkable columns (widest first) until the table fits ``total``."""
+    widths = list(widths)
+    need = sum(widths) + 2 * (len(widths) - 1) - total
+    order = sorted((i for i, c in enumerate(columns) if c in SHRINKABLE),
+                   key=lambda i: -widths[i])
+    while need > 0 and order:
+        i = max(order, key=lambda j: widths[j])
+        floor = max(8, len(columns[i]))
+        if widths[i] <= floor:
+            order.remove(i)
+            continue
+        cut = min(need, widths[i] - floor, max(1, widths[i] // 4))
+        widths[i] -= cut
+        need -= cut
+    return widths
+
+
+def _clip(text, width):
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def note(message):
+    """A message for the person at the terminal (stderr), never mixed with data."""
+    click.echo(message, err=True)
+
+
+def stdout_is_terminal():
+    return sys.stdout.isatty()

@@ -1,0 +1,252 @@
+"""Queries as plain option dictionaries: what ``smt query`` and ``smt compare``
+run, usable from Python too.
+
+A *query spec* maps option names (as on the command line, with underscores)
+to values, e.g. ``{"tag": ["finished"], "after": "20200912", "where":
+["lr > 0.01"]}``. :func:`apply_spec` turns it into filters on a view;
+:func:`save_query`/:func:`load_query` keep named specs in the project's
+``.smt/`` folder; :func:`select_rows` sorts, limits and groups result rows.
+"""
+import json
+import os
+
+from .errors import QueryError
+from .fields import FIELDS, JSON_FIELDS, status_of
+
+#: Spec option -> (filter name, how the value becomes arguments).
+#: "each": one filter per value; "all": one filter with all values;
+#: "one": one filter with the value; "flag": a filter when true.
+SPEC_FILTERS = {
+    "labels": ("labels", "all"),
+    "tag": ("tags", "all"),
+    "any_tag": ("any_tag", "all"),
+    "not_tag": ("not_tag", "all"),
+    "status": ("status", "all"),
+    "after": ("after", "one"),
+    "before": ("before", "one"),
+    "on": ("on", "one"),
+    "label": ("label", "each"),
+    "reason": ("reason", "each"),
+    "outcome": ("outcome", "each"),
+    "user": ("user", "each"),
+    "main_file": ("main_file", "each"),
+    "version": ("version", "each"),
+    "where": ("where", "each"),
+    "has_output": ("output", "flag"),
+}
+
+SAVED_FILE = "smt_query.json"
+
+
+def apply_spec(view, spec):
+    """Return ``view`` narrowed by every filter of ``spec`` (unset values skipped)."""
+    unknown = set(spec) - set(SPEC_FILTERS) - {"min_duration", "max_duration"}
+    if unknown:
+        raise QueryError(f"unknown query option {sorted(unknown)[0]!r}")
+    for key, (name, how) in SPEC_FILTERS.items():
+        value = spec.get(key)
+        if value in (None, (), [], False, ""):
+            continue
+        values = [value] if isinstance(value, str) or how in ("one", "flag") else list(value)
+        if how == "all":
+            view = getattr(view.filter, name)(*values)
+        elif how == "flag":
+            view = getattr(view.filter, name)()
+        else:
+            for v in values:
+                view = getattr(view.filter, name)(v)
+    if spec.get("min_duration") is not None or spec.get("max_duration") is not None:
+        view = view.filter.duration(min=spec.get("min_duration"), max=spec.get("max_duration"))
+    return view
+
+
+def clean_spec(spec):
+    """The spec without unset values (what is worth saving or showing)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()
+            if v not in (None, (), [], False, "")}
+
+
+def describe_spec(spec):
+    """A spec as the command-line options that make it."""
+    parts = []
+    for key, value in clean_spec(spec).items():
+        if key == "labels":
+            parts.extend(value)
+            continue
+        flag = "--" + key.replace("_", "-")
+        for v in (value if isinstance(value, list) else [value]):
+            parts.append(flag if v is True else f"{flag} {json.dumps(v, ensure_ascii=False)}"
+                         if isinstance(v, str) and (" " in v or not v) else f"{flag} {v}")
+    return " ".join(parts) or "(all records)"
+
+
+def merge_specs(base, extra):
+    """``base`` narrowed by ``extra``: list options add up, single ones must agree."""
+    out = dict(base)
+    for key, value in clean_spec(extra).items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(value, list):
+            out[key] = list(out[key]) + [v for v in value if v not in out[key]]
+        elif out[key] != value:  # e.g. two different --after: refuse, never drop one
+            raise QueryError(f"the saved query already sets --{key.replace('_', '-')} "
+                             f"{out[key]!r}; cannot also use {value!r}")
+    return out
+
+
+# -- saved queries ----------------------------------------------------------
+
+def project_dir(start=None):
+    """The directory holding ``.smt`` at or above ``start`` (default: cwd)."""
+    path = os.path.abspath(start or os.getcwd())
+    while not os.path.isdir(os.path.join(path, ".smt")):
+        parent = os.path.dirname(path)
+        if parent == path:
+            raise QueryError("No Sumatra project exists in the current directory or above it.")
+        path = parent
+    return path
+
+
+def _saved_path(start=None):
+    return os.path.join(project_dir(start), ".smt", SAVED_FILE)
+
+
+def saved_queries(start=None):
+    """``{name: spec}`` of the project's saved queries."""
+    path = _saved_path(start)
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("queries", {})
+    except (OSError, ValueError) as err:
+        raise QueryError(f"cannot read saved queries from {path}: {err}") from None
+
+
+def save_query(name, spec, start=None):
+    """Store ``spec`` under ``name`` in ``.smt/smt_query.json`` (replacing it)."""
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise QueryError(f"bad query name {name!r}: use letters, digits, - and _")
+    queries = saved_queries(start)
+    queries[name] = clean_spec(spec)
+    path = _saved_path(start)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"queries": queries}, f, indent=2, sort_keys=True, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
+def load_query(name, start=None):
+    """The saved spec ``name``, or a :class:`QueryError` naming the known ones."""
+    queries = saved_queries(start)
+    if name not in queries:
+        known = ", ".join(sorted(queries)) or "none saved yet"
+        raise QueryError(f"no saved query {name!r} (known: {known})")
+    return queries[name]
+
+
+# -- rows ---------------------------------------------------------------------
+
+def query_rows(view, fields, params=(), with_parameters=False):
+    """Rows (dicts) of ``fields`` for the records of ``view``, newest first.
+
+    ``params`` are parameter keys added as columns (dotted, task ``inputs``
+    levels may be omitted; missing -> None); ``with_parameters`` adds the
+    whole parameter dict as ``"parameters"``. Read from columns alone when
+    the view runs in SQL.
+    """
+    bad = [f for f in fields if f not in FIELDS]
+    if bad:
+        raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(FIELDS)}")
+    columns = ["label"] + [f for f in fields if f not in ("label", "tags", "status")]
+    rows = view.rows(columns, tags=bool({"tags", "status"} & set(fields)),
+                     parameters=bool(params) or with_parameters)
+    if params:
+        from .params import get_task_param
+    for row in rows:
+        row.pop("db_id", None)
+        if "status" in fields:
+            row["status"] = status_of(row["tags"])
+        parameters = row.pop("parameters", None)
+        for key in params:
+            row[key] = get_task_param(parameters, key, None)
+        if with_parameters:
+            row["parameters"] = parameters
+    return rows
+
+
+def group_columns(fields, params, group_by):
+    """Make sure the ``group_by`` key is read: as a field, or as a parameter."""
+    if group_by and group_by not in fields and group_by not in params:
+        if group_by in FIELDS:
+            fields = fields + [group_by]
+        else:
+            params = params + [group_by]
+    if group_by and "duration" not in fields:
+        fields = fields + ["duration"]
+    return fields, params
+
+
+def merge_rows(rows, columns):
+    """Rows merged by label timestamp (as the summary's merged view).
+
+    Each merged row keeps the values of its newest record, with
+    ``# records`` and the mean ``duration``.
+    """
+    from .summary import DEFAULT_MERGE_PATTERN
+    import re
+    pattern = re.compile(DEFAULT_MERGE_PATTERN)
+    groups = {}
+    for row in rows:
+        m = pattern.match(row["label"])
+        groups.setdefault(m.group(0) if m else row["label"], []).append(row)
+    out = []
+    for key, members in groups.items():
+        merged = dict(members[0], label=key)
+        merged["# records"] = len(members)
+        durations = [r["duration"] for r in members if r.get("duration") is not None]
+        if "duration" in columns:
+            merged["duration"] = sum(durations) / len(durations) if durations else None
+        out.append(merged)
+    return out, ["label", "# records"] + [c for c in columns if c != "label"]
+
+
+def json_fields(fields):
+    """The JSON contract's fields first, then any other asked-for field."""
+    return list(JSON_FIELDS) + [f for f in fields if f not in JSON_FIELDS]
+
+
+def sort_rows(rows, key):
+    """Sort rows by ``key`` (``-key`` for descending); missing values last."""
+    desc = key.startswith("-")
+    key = key.lstrip("-")
+    if rows and key not in rows[0]:
+        raise QueryError(f"cannot sort by {key!r}: not a shown field or parameter")
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    try:
+        present.sort(key=lambda r: _sort_key(r[key]), reverse=desc)
+    except TypeError:
+        present.sort(key=lambda r: str(r[key]), reverse=desc)
+    return present + missing
+
+
+def _sort_key(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def group_rows(rows, key):
+    """One row per distinct ``key`` value: count and duration mean/min/max."""
+    groups = {}
+    for row in rows:
+        value = row.get(key)
+        groups.setdefault(json.dumps(value, sort_keys=True, default=str), (value, []))[1].append(row)
+    out = []
+    for value, members in groups.values():
+        durations = [r["duration"] for r in members if r.get("duration") is not None]
+        out.append({key: value, "count": len(members),
+                    "mean_duration": sum(durations) / len(durations) if durations else None,
+                    "min_duration": min(durations, default=None),
+                    "max_duration": max(durations, default=None)})
+    out.sort(key=lambda r: -r["count"])
+    return out
