@@ -406,3 +406,31 @@ def _parameter_set(row):
         from .params import parse_parameters
         return cls(parse_parameters(row.type, row.content))
     return cls(row.content)
+
+
+SUMATRA_STORE = "sumatra.recordstore.django_store.DjangoRecordStore"
+QUERY_STORE = "smt_query.recordstore.QueryDjangoRecordStore"
+
+
+def use_query_store(enable=True, path=None):
+    """Switch the project at ``path`` (default: cwd) to or from this store.
+
+    Only the class name in ``.smt/project`` changes; the records stay where
+    they are, so switching back and forth is safe. Returns the previous class.
+    """
+    from .errors import QueryError
+    from .query import project_dir
+    project_file = os.path.join(project_dir(path), ".smt", "project")
+    with open(project_file, encoding="utf-8") as f:
+        state = json.load(f)
+    store = state.get("record_store")
+    current = store.get("type") if isinstance(store, dict) else None
+    if current not in (SUMATRA_STORE, QUERY_STORE):
+        raise QueryError(f"the project's record store is {current or store!r}; only a "
+                         "Django record store (SQLite or PostgreSQL) can be switched")
+    store["type"] = QUERY_STORE if enable else SUMATRA_STORE
+    tmp = project_file + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(state, f, indent=2)
+    os.replace(tmp, project_file)
+    return current

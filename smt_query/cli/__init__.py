@@ -10,8 +10,8 @@ import sys
 import click
 
 
-class Command(click.Command):
-    """A click command whose errors are always a single ``Error:`` line."""
+class OneLineErrors:
+    """Mixin for click commands: errors are always a single ``Error:`` line."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
@@ -32,6 +32,16 @@ class Command(click.Command):
             sys.stderr.close()
             sys.exit(0)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Command(OneLineErrors, click.Command):
+    """A click command with one-line errors."""
+
+
+class Group(OneLineErrors, click.Group):
+    """A click group with one-line errors (its subcommands inherit them)."""
+
+    command_class = Command
 
 
 @contextlib.contextmanager
