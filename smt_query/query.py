@@ -164,7 +164,6 @@ def query_rows(view, fields, params=(), with_parameters=False):
     if params:
         from .params import get_task_param
     for row in rows:
-        row.pop("db_id", None)
         if "status" in fields:
             row["status"] = status_of(row["tags"])
         parameters = row.pop("parameters", None)

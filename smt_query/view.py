@@ -190,19 +190,24 @@ class RecordStoreView:
             self._cache["labels"] = labels
         return self._cache["labels"]
 
-    def rows(self, fields, tags=True, parameters=False):
+    def rows(self, fields, tags=True, parameters=False, errors=None):
         """Plain dicts of ``fields`` per record, newest first.
 
         Read from the columns alone when the view runs in SQL. With
-        ``parameters``, each row also gets ``"parameters"``: a plain dict.
+        ``parameters``, each row also gets ``"parameters"``: a plain dict. If
+        ``errors`` is a dict, records whose parameters cannot be parsed are
+        left out and ``errors[label]`` says why; otherwise that raises.
         """
+        fields = list(fields)
+        if "label" not in fields:
+            fields.insert(0, "label")
         if "records" not in self._cache and self.pushed_down:
             qs = self._plan()[0]
             extra = ("parameters_id", "parameters_type", "parameters_content") if parameters else ()
             rows = self._store.values(qs, tuple(fields) + extra, tags=tags)
-            if parameters:
-                _attach_parameters(rows)
-            return rows
+            for row in rows:
+                row.pop("db_id")
+            return _attach_parameters(rows, errors) if parameters else rows
         out = []
         for rec in self._records():
             row = {f: getattr(rec, f, None) for f in fields}
@@ -210,7 +215,9 @@ class RecordStoreView:
                 row["tags"] = sorted(rec.tags)
             if parameters:
                 from .params import as_params
-                row["parameters"] = as_params(rec)
+                row["parameters"] = _parse_or_note(lambda: as_params(rec), rec.label, errors)
+                if row["parameters"] is None:
+                    continue
             out.append(row)
         return out
 
@@ -368,16 +375,39 @@ def _utc(ts):
     return as_utc(ts)
 
 
-def _attach_parameters(rows):
+def _attach_parameters(rows, errors):
     """Parse each distinct parameter set once; attach ``row["parameters"]``."""
     from .params import apply_overrides, parse_parameters
-    parsed = {}
+    parsed, failed, out = {}, {}, []
     for row in rows:
         key = row.pop("parameters_id")
         type_, content = row.pop("parameters_type"), row.pop("parameters_content")
+        if key in failed:
+            errors[row["label"]] = failed[key]
+            continue
         if key not in parsed:
-            parsed[key] = apply_overrides(parse_parameters(type_, content) or {})
+            params = _parse_or_note(
+                lambda: apply_overrides(parse_parameters(type_, content) or {}),
+                row["label"], errors)
+            if params is None:
+                failed[key] = errors[row["label"]]
+                continue
+            parsed[key] = params
         row["parameters"] = parsed[key]
+        out.append(row)
+    return out
+
+
+def _parse_or_note(parse, label, errors):
+    """``parse()``, or None with ``errors[label]`` set if it fails and errors is a dict."""
+    from .params import ParameterParseError
+    try:
+        return parse()
+    except (ParameterParseError, TypeError, ValueError) as err:
+        if errors is None:
+            raise ParameterParseError(f"record {label}: {err}") from None
+        errors[label] = str(err)
+        return None
 
 
 def _load_project(project):

@@ -1,0 +1,81 @@
+"""``smt compare``: the parameters that differ between records."""
+import json
+
+import click
+
+from . import Command, user_errors
+from .options import filter_options, format_option, pop_spec
+from .output import note, write
+
+EXAMPLES = """
+\b
+Examples:
+  smt compare 20201119-075320_7b84e7 20201119-042150_e177c4
+  smt compare --on 20201110 --depth 2 --ignore 'recorders' --ignore '*digest'
+  smt compare --tag figure1 --fields reason,outcome --format json
+  smt compare LABEL1 LABEL2 --env
+"""
+
+
+@click.command(cls=Command, epilog=EXAMPLES, context_settings={"max_content_width": 100})
+@click.argument("labels", nargs=-1, metavar="[LABEL]...")
+@filter_options
+@format_option(["table", "csv", "json", "markdown"], "table")
+@click.option("--depth", type=click.IntRange(min=1), default=None,
+              help="Cut keys to N levels; deeper differences show as <+> (default: full keys).")
+@click.option("--fold/--no-fold", default=True, show_default=True,
+              help="Replace task descriptions by their inputs before comparing.")
+@click.option("--ignore", multiple=True, metavar="KEY",
+              help="Leave out a dotted key or glob (repeatable), e.g. '*.digest'.")
+@click.option("--fields", metavar="F1,F2", default="",
+              help="Record fields to compare too, e.g. reason,outcome,version.")
+@click.option("--env", is_flag=True,
+              help="Compare the environment instead: code version and diff, main file, "
+                   "executable, dependencies, platform, launch mode.")
+def compare(labels, fmt, depth, fold, ignore, fields, env, **filters):
+    """Show the parameters that differ between records.
+
+    Compare the records named by LABEL, or every record matching the filter
+    options (the same as for smt query). Two records: one row per differing
+    key. More: one row per record, one column per differing key. Records
+    lacking a key show <missing>.
+    """
+    from ..compare import compare_view
+    from ..query import apply_spec
+    from ..view import RecordStoreView
+    with user_errors():
+        spec = pop_spec(filters)
+        spec["labels"] = list(labels)
+        view = apply_spec(RecordStoreView(), spec)
+        if labels:
+            view.get(list(labels))  # an unknown label is an error naming it
+        result = compare_view(view, fields=[f.strip() for f in fields.split(",") if f.strip()],
+                              fold=fold, ignore=ignore, env=env)
+        if fmt == "json":
+            click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
+        elif result.comparison is not None:
+            rows, columns = _table(result.comparison, depth)
+            if rows:
+                write(rows, columns, fmt)
+            elif fmt == "table":
+                note(f"The {len(result.labels)} records do not differ"
+                     + (" (ignoring " + ", ".join(ignore) + ")." if ignore else "."))
+        if result.skipped:
+            label, reason = next(iter(result.skipped.items()))
+            more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
+            raise click.ClickException(f"could not read the parameters of record {label}{more}: "
+                                       f"{reason}")
+
+
+def _table(comparison, depth):
+    """Rows and columns: keys as rows for two records, records as rows otherwise."""
+    frame = comparison.dataframe(depth=depth)
+    if len(frame.columns) == 0:
+        return [], []
+    if len(frame.index) == 2:
+        labels = [str(lbl) for lbl in frame.index]
+        rows = [dict(zip(["key"] + labels, [key, *frame[key]])) for key in frame.columns]
+        return rows, ["key"] + labels
+    rows = [{"label": label, **dict(zip(frame.columns, values))}
+            for label, values in zip(frame.index, frame.itertuples(index=False))]
+    return rows, ["label"] + list(frame.columns)

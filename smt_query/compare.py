@@ -1,0 +1,86 @@
+"""Comparing records of a view: what ``smt compare`` runs.
+
+:func:`compare_view` compares the parameters (and chosen fields) of every
+record of a view; with ``env=True`` it compares their environment instead
+(code version and diff, main file, executable, dependencies, platform,
+launch mode), like daskperiment's environment-change report. Records whose
+stored parameters cannot be parsed are set aside and reported, the others
+are still compared.
+"""
+from .errors import QueryError
+from .params import ParameterComparison, fold_task_inputs
+
+
+class Comparison:
+    """The outcome of :func:`compare_view`.
+
+    ``comparison`` is a :class:`~smt_query.params.ParameterComparison` (or
+    None if fewer than two records could be compared); ``skipped`` maps
+    labels to the reason they were left out.
+    """
+
+    def __init__(self, comparison, skipped):
+        self.comparison = comparison
+        self.skipped = skipped
+
+    @property
+    def labels(self):
+        return list(self.comparison.labels) if self.comparison else []
+
+    def as_json(self):
+        """``{"records": [...], "differences": {key: {label: value}}}`` (full depth)."""
+        return {"records": self.labels,
+                "differences": self.comparison.differences if self.comparison else {}}
+
+
+def compare_view(view, *, fields=(), fold=True, ignore=(), env=False):
+    """Compare the records of ``view``; see :class:`Comparison`.
+
+    Raises :class:`QueryError` if fewer than two records match.
+    """
+    from .fields import ROW_FIELDS
+    bad = [f for f in fields if f not in ROW_FIELDS]
+    if bad:
+        raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(ROW_FIELDS)}")
+    n = len(view)
+    if n < 2:
+        raise QueryError(f"need at least two records to compare, {n} matched")
+    skipped = {}
+    labels, sets = [], []
+    if env:
+        for record in view:
+            labels.append(record.label)
+            sets.append(environment(record))
+    else:
+        fields = tuple(fields)
+        for row in view.rows(fields, tags=False, parameters=True, errors=skipped):
+            params = row.pop("parameters")
+            params = fold_task_inputs(params) if fold else params
+            sets.append({**params, **{f: row[f] for f in fields}})
+            labels.append(row["label"])
+    if len(sets) < 2:
+        return Comparison(None, skipped)
+    return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped)
+
+
+def environment(record):
+    """What a record ran with, as a nested dict (for comparison)."""
+    launch = record.launch_mode
+    return {
+        "version": record.version,
+        "diff": record.diff or "",
+        "main_file": record.main_file,
+        "executable": {"name": getattr(record.executable, "name", None),
+                       "path": getattr(record.executable, "path", None),
+                       "version": getattr(record.executable, "version", None)},
+        "dependencies": {d.name: d.version for d in record.dependencies},
+        "platform": {k: v for i, p in enumerate(record.platforms)
+                     for k, v in _platform(p, i, len(record.platforms)).items()},
+        "launch_mode": {"type": type(launch).__name__,
+                        **{k: v for k, v in (launch.__getstate__() or {}).items()}},
+    }
+
+
+def _platform(info, index, count):
+    prefix = f"{index}." if count > 1 else ""
+    return {prefix + k: v for k, v in sorted(vars(info).items())}
