@@ -1,0 +1,660 @@
+"""Parameters of Sumatra records: parsing, lookup, folding and comparison.
+
+Everything here works on plain nested dicts; `as_params` turns records and
+parameter sets of every Sumatra flavour into one.  Nothing here imports
+Django, and pandas is imported only by the functions that build DataFrames.
+"""
+import ast
+import math
+import sys
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from functools import cache
+
+from .errors import QueryError
+
+__all__ = [
+    "MISSING", "FOLDED", "NO_VALUE", "ParameterParseError", "parse_parameters",
+    "as_params", "apply_overrides", "split_key", "get_task_param",
+    "is_task_desc", "fold_task_inputs", "values_equal", "dfdiff",
+    "ParameterComparison",
+]
+
+#: Shown in DataFrames where a parameter set lacks a key the others have.
+MISSING = "<missing>"
+#: Shown by `ParameterComparison.dataframe` where a subtree differs below the depth shown.
+FOLDED = "<+>"
+#: Column names of `dfdiff` when the inputs are not both records.
+DFDIFF_COLUMNS = ("pset 1", "pset 2")
+#: Keys which make a dict a task description (an smttask serialised task).
+TASK_DESC_KEYS = frozenset(("taskname", "module", "inputs"))
+
+
+class _NoValue:
+    __slots__ = ()
+
+    def __repr__(self):
+        return "NO_VALUE"
+
+
+#: Default of `get_task_param`: no default given, a missing key raises KeyError.
+NO_VALUE = _NoValue()
+_ABSENT = _NoValue()  # internal "key not there", never shown to users
+
+
+class ParameterParseError(QueryError):
+    """Stored parameter text cannot be turned into a dict."""
+
+
+# --------------------------------------------------------------------------
+# Parsing the text Sumatra stores (ParameterSet.type, ParameterSet.content)
+
+_NT_NAMES = {"true": True, "false": False, "nan": math.nan, "inf": math.inf, "pi": math.pi}
+
+
+def _literal(text, names):
+    """Evaluate a Python literal like `ast.literal_eval`, plus bare `names`."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"invalid syntax ({exc.msg}, line {exc.lineno})") from None
+    return _literal_node(tree.body, names)
+
+
+def _literal_node(node, names):
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal_node(k, names): _literal_node(v, names)
+                for k, v in zip(node.keys, node.values)}
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = [_literal_node(elt, names) for elt in node.elts]
+        return items if isinstance(node, ast.List) else (
+            tuple(items) if isinstance(node, ast.Tuple) else set(items))
+    if isinstance(node, ast.Name) and node.id in names:
+        return names[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+        operand = _literal_node(node.operand, names)
+        if isinstance(operand, (int, float, complex)) and not isinstance(operand, bool):
+            return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):  # 1+2j
+        left, right = _literal_node(node.left, names), _literal_node(node.right, names)
+        if (isinstance(left, (int, float)) and not isinstance(left, bool)
+                and isinstance(right, complex)):
+            return left + right if isinstance(node.op, ast.Add) else left - right
+    raise ValueError(f"not a literal: {ast.unparse(node)[:80]!r}")
+
+
+def _is_quoted(text):
+    return len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
+
+
+def _parse_simple(content):
+    # Mirrors SimpleParameterSet.__init__ with literals instead of eval():
+    # '#' lines are comments, a trailing '# ...' is a comment, and a value
+    # that is not a literal is kept verbatim as a string (Sumatra's NameError
+    # branch, which keeps the leading space too).
+    values = {}
+    for line in content.split("\n"):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "=" not in line:
+            raise ValueError(f"line without '=': {line[:80]!r}")
+        name, raw = line.split("=", 1)
+        quoted = _is_quoted(raw.strip())
+        try:
+            value = _literal(raw, {})
+        except ValueError:
+            # pretty() writes strings as "%s" without escaping: take them back verbatim
+            value = raw.strip()[1:-1] if quoted else raw
+        else:
+            if quoted:
+                value = str(value)
+        values[name.strip()] = value
+    return values
+
+
+@cache
+def _yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """Safe loading, plus the tuples `yaml.dump` writes for `x=(1,2)` overrides."""
+
+    Loader.add_constructor("tag:yaml.org,2002:python/tuple",
+                           lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
+    return Loader
+
+
+def _parse_yaml(content):
+    import yaml
+    try:
+        return yaml.load(content, Loader=_yaml_loader())
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
+
+
+def _parse_json(content):
+    import json
+    return json.loads(content)
+
+
+def _parse_config(content):
+    import configparser
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(content)
+        return {section: dict(parser.items(section)) for section in parser.sections()}
+    except configparser.Error as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
+
+
+_PARSERS = {
+    "JSONParameterSet": _parse_json,
+    "YAMLParameterSet": _parse_yaml,
+    "NTParameterSet": lambda content: _literal(content, _NT_NAMES),
+    "SimpleParameterSet": _parse_simple,
+    "ConfigParserParameterSet": _parse_config,
+}
+
+
+def parse_parameters(type_name, content):
+    """Parse the text Sumatra stores for a parameter set, without ``eval()``.
+
+    Parameters
+    ----------
+    type_name : str
+        The ``ParameterSet.type`` column: ``JSONParameterSet``,
+        ``YAMLParameterSet``, ``NTParameterSet``, ``SimpleParameterSet`` or
+        ``ConfigParserParameterSet``.
+    content : str
+        The ``ParameterSet.content`` column (``str()`` of the parameter set).
+
+    Returns
+    -------
+    dict | None
+        ``None`` for content ``'None'`` (a record without parameters),
+        otherwise the parameters as a nested dict (like ``ps.as_dict()``).
+        NT sets may contain ``nan``/``inf``/``true``/``false``; YAML may
+        contain the ``!!python/tuple`` that command-line tuples produce.
+
+    Raises
+    ------
+    ParameterParseError
+        Unknown type, or text that is not a valid parameter set of that type.
+    """
+    if content == "None":
+        return None
+    if content == "{}":
+        return {}
+    parser = _PARSERS.get(type_name)
+    if parser is None:
+        raise ParameterParseError(
+            f"cannot parse parameters of type {type_name!r}: unknown parameter set type")
+    if not content.strip():
+        return {}
+    try:
+        result = parser(content)
+    except (ValueError, RecursionError) as exc:
+        raise ParameterParseError(f"cannot parse {type_name} parameters: {exc}") from None
+    if not isinstance(result, dict):
+        raise ParameterParseError(f"cannot parse {type_name} parameters: "
+                                  f"content is a {type(result).__name__}, not a mapping")
+    return result
+
+
+# --------------------------------------------------------------------------
+# Plain dicts from records and parameter sets
+
+def apply_overrides(params):
+    """Move literal dotted top-level keys to the nested path they name.
+
+    ``smt run default.yaml model.lr=0.2`` stores ``{'model': {'lr': 0.1},
+    'model.lr': 0.2}``; this returns ``{'model': {'lr': 0.2}}``.  The
+    override wins, missing (or non-dict) intermediate levels become dicts.
+    The input is not modified, and is returned as is when it has no dotted key.
+
+    >>> apply_overrides({'model': {'lr': 0.1, 'n': 3}, 'model.lr': 0.2})
+    {'model': {'lr': 0.2, 'n': 3}}
+    """
+    dotted = [k for k in params if isinstance(k, str) and "." in k]
+    if not dotted:
+        return params
+    result = {k: v for k, v in params.items() if not (isinstance(k, str) and "." in k)}
+    for key in dotted:
+        *head, last = key.split(".")
+        node = result
+        for part in head:
+            child = node.get(part)
+            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        node[last] = params[key]
+    return result
+
+
+def _is_record(obj):
+    # not a dict: a `parameters.ParameterSet` has `parameters` and `label` attributes too
+    return not isinstance(obj, dict) and hasattr(obj, "parameters") and hasattr(obj, "label")
+
+
+def as_params(obj):
+    """Parameters of `obj` as a plain nested dict, command-line overrides applied.
+
+    Parameters
+    ----------
+    obj : Record | ParameterSet | dict | None
+        A Sumatra record (its ``.parameters`` are used), any Sumatra
+        parameter set, a ``parameters.ParameterSet``, a mapping, or None
+        (gives ``{}``).
+
+    Returns
+    -------
+    dict
+        May share sub-dicts with `obj`: treat it as read-only.
+    """
+    if obj is None:
+        return {}
+    if type(obj) is not dict:
+        if hasattr(obj, "as_dict"):  # Sumatra and `parameters` parameter sets
+            obj = obj.as_dict()
+        elif isinstance(obj, Mapping):
+            obj = dict(obj)
+        elif _is_record(obj):
+            return as_params(obj.parameters)
+        else:
+            raise TypeError(f"cannot get parameters from a {type(obj).__name__}")
+    return apply_overrides(obj)
+
+
+# --------------------------------------------------------------------------
+# Task descriptions and lookup
+
+def split_key(name):
+    """Split a dotted key into its parts; a tuple of parts is returned as is.
+
+    >>> split_key('optimizer.model.lr')
+    ('optimizer', 'model', 'lr')
+    """
+    if isinstance(name, str):
+        return tuple(name.split("."))
+    if isinstance(name, tuple):
+        return name
+    raise TypeError(f"a parameter key is a dotted string or a tuple of parts, "
+                    f"not a {type(name).__name__}")
+
+
+def _key_str(parts):
+    return ".".join(repr(p) if not isinstance(p, str) or "." in p else p for p in parts)
+
+
+def is_task_desc(obj):
+    """Whether `obj` is a task description: a dict with taskname, module and inputs."""
+    return isinstance(obj, dict) and TASK_DESC_KEYS <= obj.keys() and isinstance(obj["inputs"], dict)
+
+
+def _lookup(node, parts):
+    for part in parts:
+        if not isinstance(node, dict):
+            return _ABSENT
+        if part in node:
+            node = node[part]
+        elif is_task_desc(node) and part in node["inputs"]:
+            node = node["inputs"][part]
+        else:
+            return _ABSENT
+    return node
+
+
+def get_task_param(obj, name, default=NO_VALUE):
+    """Value of a (nested) parameter, looking through task descriptions.
+
+    Parameters
+    ----------
+    obj : Record | ParameterSet | dict | task description
+        Anything `as_params` accepts; command-line overrides apply.
+    name : str | tuple | list
+        A dotted key (``'optimizer.model.params.μtilde'``) or a tuple of its
+        parts (for parts that contain dots).  At each level, a key present in
+        the current dict is used; otherwise, if that dict is a task
+        description, the key is looked up in its ``inputs``.  A *list* gives
+        alternative keys, tried in order.
+    default
+        Returned when the key is missing; without it, KeyError is raised.
+
+    Examples
+    --------
+    >>> desc = {'taskname': 'Fit', 'module': 'tasks',
+    ...         'inputs': {'optimizer': {'lr': 0.1}}}
+    >>> get_task_param(desc, 'optimizer.lr')
+    0.1
+    """
+    params = as_params(obj)
+    keys = [split_key(n) for n in name] if isinstance(name, list) else [split_key(name)]
+    for parts in keys:
+        value = _lookup(params, parts)
+        if value is not _ABSENT:
+            return value
+    if default is not NO_VALUE:
+        return default
+    raise KeyError(" | ".join(_key_str(parts) for parts in keys))
+
+
+def _fold(value):
+    if isinstance(value, dict):
+        if is_task_desc(value):
+            return _fold(value["inputs"])
+        return {k: _fold(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fold(v) for v in value)
+    return value
+
+
+def fold_task_inputs(params):
+    """Replace every task description by (the folded contents of) its ``inputs``.
+
+    Accepts anything `as_params` accepts; returns a new nested dict.
+
+    >>> fold_task_inputs({'taskname': 'T', 'module': 'm',
+    ...                   'inputs': {'a': {'taskname': 'U', 'module': 'm', 'inputs': {'b': 1}}}})
+    {'a': {'b': 1}}
+    """
+    return _fold(as_params(params))
+
+
+# --------------------------------------------------------------------------
+# Comparison
+
+_KINDS = {type(None): "none", bool: "bool", int: "int", float: "float", complex: "complex",
+          str: "str", bytes: "bytes", list: "seq", tuple: "seq", dict: "map"}
+_SIMPLE = frozenset((type(None), bool, int, str, bytes))
+
+
+def _kind(x):
+    kind = _KINDS.get(type(x))
+    if kind is not None:
+        return kind
+    np = sys.modules.get("numpy")  # numpy objects exist only if numpy was imported
+    if np is not None:
+        if isinstance(x, np.ndarray):
+            return "array"
+        for np_type, kind in ((np.bool_, "bool"), (np.integer, "int"), (np.floating, "float")):
+            if isinstance(x, np_type):
+                return kind
+    for py_type, kind in _KINDS.items():  # subclasses; bool is tried before int
+        if isinstance(x, py_type):
+            return kind
+    return "map" if isinstance(x, Mapping) else type(x)
+
+
+def values_equal(a, b):
+    """Compare two parameter values by type and value.
+
+    * ``1``, ``1.0``, ``"1"`` and ``True`` are all different; numpy scalars
+      compare like the Python number of the same kind.
+    * NaN equals NaN.
+    * Lists and tuples compare element-wise by the same rule, and a list
+      equals a tuple with equal elements (JSON and YAML have no tuples, so
+      the same parameter may be either, depending on the file format).
+    * Numpy arrays compare like the nested lists they convert to
+      (``.tolist()``): same shape, element-wise by the same rule.
+    * Dicts compare key sets, then values recursively.
+    """
+    if a is b:
+        return True
+    ta = type(a)
+    if ta is type(b) and ta in _SIMPLE:
+        return a == b
+    ka, kb = _kind(a), _kind(b)
+    if ka == "array":
+        a = a.tolist()
+        ka = _kind(a)
+    if kb == "array":
+        b = b.tolist()
+        kb = _kind(b)
+    if ka != kb:
+        return False
+    if ka == "float":
+        return bool(a == b or (a != a and b != b))
+    if ka == "seq":
+        return len(a) == len(b) and all(map(values_equal, a, b))
+    if ka == "map":
+        return a.keys() == b.keys() and all(values_equal(v, b[k]) for k, v in a.items())
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. objects whose == returns something without a truth value
+        return False
+
+
+def _flatten(params, prefix=(), out=None):
+    """``{path tuple: leaf}``; non-dict values and empty dicts are leaves."""
+    if out is None:
+        out = {}
+    for key, value in params.items():
+        path = prefix + (key,)
+        if isinstance(value, dict) and value:
+            _flatten(value, path, out)
+        else:
+            out[path] = value
+    return out
+
+
+def _dotted(path):
+    return ".".join(map(str, path))
+
+
+def dfdiff(pset1, pset2, labels=None):
+    """The entries that differ between two hierarchical parameter sets.
+
+    Parameters
+    ----------
+    pset1, pset2 : Record | ParameterSet | dict
+        Anything `as_params` accepts.
+    labels : (str, str), optional
+        Column names.  Default: the two record labels when both inputs are
+        records, else ``('pset 1', 'pset 2')``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per differing leaf (lists are leaves, compared with
+        `values_equal`), indexed by a MultiIndex of the key's levels, padded
+        with ``'–'`` (en dash) for shorter keys.  A key present on one side
+        only shows `MISSING` (``'<missing>'``) on the other.  Identical sets
+        give an empty DataFrame with the two columns.
+
+    Examples
+    --------
+    >>> dfdiff(p1, p2).sort_index().loc[('inputs', 'optimizer', 'model')]  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    if labels is None:
+        labels = ((pset1.label, pset2.label) if _is_record(pset1) and _is_record(pset2)
+                  else DFDIFF_COLUMNS)
+    flat1, flat2 = _flatten(as_params(pset1)), _flatten(as_params(pset2))
+    keys = list(flat1) + [k for k in flat2 if k not in flat1]
+    rows, index = [], []
+    for key in keys:
+        v1, v2 = flat1.get(key, _ABSENT), flat2.get(key, _ABSENT)
+        if v1 is _ABSENT or v2 is _ABSENT or not values_equal(v1, v2):
+            rows.append([MISSING if v is _ABSENT else v for v in (v1, v2)])
+            index.append(key)
+    if not rows:
+        return pd.DataFrame(columns=list(labels), dtype=object)
+    depth = max(map(len, index))
+    index = pd.MultiIndex.from_tuples([k + ("–",) * (depth - len(k)) for k in index])
+    return pd.DataFrame(rows, index=index, columns=list(labels), dtype=object)
+
+
+class ParameterComparison:
+    """Which parameters differ across many records or parameter sets.
+
+    Runs in O(records × keys) time and memory: each key's values are
+    compared with the first record's, never record against record.
+
+    Parameters
+    ----------
+    records : iterable of Record, optional
+        E.g. a RecordStoreView (it is iterated once).
+    params : iterable, optional
+        Instead of records: anything `as_params` accepts.
+    labels : sequence, optional
+        One unique label per record or parameter set.  Default: the record
+        labels, or ``0 .. n-1`` with `params`.
+    fields : tuple of str
+        Record attributes compared as extra top-level keys (default
+        ``('reason',)``; e.g. ``outcome``, ``version``, ``main_file``,
+        ``user``, ``duration``).  They take precedence over a parameter of
+        the same name.  Ignored with `params`.
+    progress : bool, optional
+        Show a tqdm bar on stderr.  Default: when stderr is a terminal and
+        there are more than 1000 records.
+    fold : bool
+        Apply `fold_task_inputs` to each parameter set first.
+    ignore : iterable of str
+        Dotted keys or fnmatch globs over dotted keys to leave out; a key
+        matching a prefix of a leaf's key leaves out the whole subtree.
+
+    Examples
+    --------
+    >>> cmp = ParameterComparison(rsview.filter.on(20201110))  # doctest: +SKIP
+    >>> cmp.dataframe(depth=2).drop(columns=['reason'])  # doctest: +SKIP
+    """
+
+    def __init__(self, records=None, *, params=None, labels=None, fields=("reason",),
+                 progress=None, fold=False, ignore=()):
+        if (records is None) == (params is None):
+            raise TypeError("give either records or params=[...]")
+        if isinstance(ignore, str):
+            ignore = (ignore,)
+        items = records if records is not None else params
+        total = len(items) if hasattr(items, "__len__") else None
+        if progress is None:
+            progress = total is not None and total > 1000 and sys.stderr.isatty()
+        if progress:
+            from tqdm import tqdm
+            items = tqdm(items, total=total, file=sys.stderr, desc="Comparing")
+
+        record_labels, self._params, values = [], [], {}
+        for i, item in enumerate(items):
+            p = as_params(item)
+            if fold:
+                p = _fold(p)
+            if records is not None:
+                record_labels.append(item.label)
+                p = dict(p)
+                for field in fields:
+                    value = getattr(item, field, _ABSENT)
+                    if value is not _ABSENT:
+                        p[field] = value
+            self._params.append(p)
+            for path, value in _flatten(p).items():
+                by_record = values.get(path)
+                if by_record is None:
+                    values[path] = {i: value}
+                else:
+                    by_record[i] = value
+        n = len(self._params)
+
+        if labels is None:
+            labels = record_labels if records is not None else list(range(n))
+        labels = list(labels)
+        if len(labels) != n:
+            raise ValueError(f"{len(labels)} labels for {n} parameter sets")
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be unique")
+        self.labels = labels
+
+        ignored = self._ignore_predicate(tuple(ignore))
+        self._diff = {}  # path -> {record index: value}, records lacking the key absent
+        for path, by_record in values.items():
+            if ignored(path):
+                continue
+            if len(by_record) < n:
+                self._diff[path] = by_record
+                continue
+            others = iter(by_record.values())
+            first = next(others)
+            if not all(values_equal(first, v) for v in others):
+                self._diff[path] = by_record
+
+    @staticmethod
+    def _ignore_predicate(patterns):
+        if not patterns:
+            return lambda path: False
+
+        def ignored(path):
+            return any(fnmatchcase(_dotted(path[:i]), pattern)
+                       for i in range(1, len(path) + 1) for pattern in patterns)
+        return ignored
+
+    @property
+    def differences(self):
+        """``{dotted leaf key: {label: value}}`` for every differing leaf.
+
+        A record lacking the key is absent from the inner dict.
+        """
+        return {_dotted(path): {self.labels[i]: v for i, v in by_record.items()}
+                for path, by_record in self._diff.items()}
+
+    def dataframe(self, depth=1, max_chars=None):
+        """Differing parameters as a DataFrame: one row per record.
+
+        Parameters
+        ----------
+        depth : int | None
+            Keys are cut to their first `depth` levels (column name = dotted
+            prefix).  A leaf at or above that depth shows its value, a
+            subtree that differs below it shows `FOLDED` (``'<+>'``).
+            ``None``: one column per differing leaf (full dotted key).
+        max_chars : int, optional
+            Cut cell text to this many characters (ending with ``…``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the labels, in input order.  A record lacking a key shows
+            `MISSING` (``'<missing>'``).
+        """
+        import pandas as pd
+
+        n = len(self.labels)
+        columns = {}
+        if depth is None:
+            for path, by_record in self._diff.items():
+                columns[_dotted(path)] = [by_record.get(i, MISSING) for i in range(n)]
+        else:
+            if depth < 1:
+                raise ValueError("depth must be a positive integer or None")
+            groups = {}
+            for path in self._diff:
+                groups.setdefault(path[:depth], []).append(path)
+            for prefix, paths in groups.items():
+                exact = self._diff.get(prefix, {})
+                below = [self._diff[p] for p in paths if len(p) > depth]
+                columns[_dotted(prefix)] = [
+                    exact[i] if i in exact
+                    else FOLDED if (any(i in d for d in below)
+                                  or _lookup_exact(self._params[i], prefix) is not _ABSENT)
+                    else MISSING
+                    for i in range(n)]
+        if max_chars is not None:
+            columns = {name: [_truncate(v, max_chars) for v in cells]
+                       for name, cells in columns.items()}
+        return pd.DataFrame(columns, index=self.labels, dtype=object)
+
+
+def _lookup_exact(node, parts):
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+def _truncate(value, max_chars):
+    if value is MISSING or value is FOLDED:
+        return value
+    text = str(value)
+    return text if len(text) <= max_chars else text[:max_chars - 1] + "…"
