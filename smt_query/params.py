@@ -30,16 +30,20 @@ DFDIFF_COLUMNS = ("pset 1", "pset 2")
 TASK_DESC_KEYS = frozenset(("taskname", "module", "inputs"))
 
 
-class _NoValue:
-    __slots__ = ()
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
 
     def __repr__(self):
-        return "NO_VALUE"
+        return self._name
 
 
-#: Default of `get_task_param`: no default given, a missing key raises KeyError.
-NO_VALUE = _NoValue()
-_ABSENT = _NoValue()  # internal "key not there", never shown to users
+#: A `get_task_param` default that no stored value can be confused with
+#: (``None`` is a valid parameter value): ``get_task_param(r, k, NO_VALUE) is NO_VALUE``.
+NO_VALUE = _Sentinel("NO_VALUE")
+_ABSENT = _Sentinel("<absent>")  # internal: key not there / no default given
 
 
 class ParameterParseError(QueryError):
@@ -306,7 +310,7 @@ def _lookup(node, parts):
     return node
 
 
-def get_task_param(obj, name, default=NO_VALUE):
+def get_task_param(obj, name, default=_ABSENT):
     """Value of a (nested) parameter, looking through task descriptions.
 
     Parameters
@@ -319,8 +323,9 @@ def get_task_param(obj, name, default=NO_VALUE):
         the current dict is used; otherwise, if that dict is a task
         description, the key is looked up in its ``inputs``.  A *list* gives
         alternative keys, tried in order.
-    default
-        Returned when the key is missing; without it, KeyError is raised.
+    default : optional
+        Returned when the key is missing (pass `NO_VALUE` to tell a missing
+        key from a stored ``None``); without it, KeyError is raised.
 
     Examples
     --------
@@ -335,7 +340,7 @@ def get_task_param(obj, name, default=NO_VALUE):
         value = _lookup(params, parts)
         if value is not _ABSENT:
             return value
-    if default is not NO_VALUE:
+    if default is not _ABSENT:
         return default
     raise KeyError(" | ".join(_key_str(parts) for parts in keys))
 

@@ -307,6 +307,8 @@ def test_get_task_param_alternatives_default_and_missing():
         get_task_param(params, "optimizer.model.params.nope")
     with pytest.raises(KeyError, match=r"a\.b \| c"):
         get_task_param(params, ["a.b", "c"])
+    assert get_task_param(params, "optimizer.nope", NO_VALUE) is NO_VALUE
+    assert get_task_param({"a": None}, "a", NO_VALUE) is None
     assert repr(NO_VALUE) == "NO_VALUE"
 
 
