@@ -16,7 +16,7 @@ from .errors import QueryError
 __all__ = [
     "MISSING", "FOLDED", "NO_VALUE", "ParameterParseError", "parse_parameters",
     "as_params", "apply_overrides", "split_key", "get_task_param",
-    "is_task_desc", "fold_task_inputs", "values_equal", "dfdiff",
+    "is_task_desc", "fold_task_inputs", "flatten", "dotted_key", "values_equal", "dfdiff",
     "ParameterComparison",
 ]
 
@@ -431,20 +431,21 @@ def values_equal(a, b):
         return False
 
 
-def _flatten(params, prefix=(), out=None):
-    """``{path tuple: leaf}``; non-dict values and empty dicts are leaves."""
+def flatten(params, prefix=(), out=None):
+    """``{path tuple: leaf}`` of a nested dict; non-dicts and empty dicts are leaves."""
     if out is None:
         out = {}
     for key, value in params.items():
         path = prefix + (key,)
         if isinstance(value, dict) and value:
-            _flatten(value, path, out)
+            flatten(value, path, out)
         else:
             out[path] = value
     return out
 
 
-def _dotted(path):
+def dotted_key(path):
+    """``('a', 'b')`` -> ``'a.b'``."""
     return ".".join(map(str, path))
 
 
@@ -477,7 +478,7 @@ def dfdiff(pset1, pset2, labels=None):
     if labels is None:
         labels = ((pset1.label, pset2.label) if _is_record(pset1) and _is_record(pset2)
                   else DFDIFF_COLUMNS)
-    flat1, flat2 = _flatten(as_params(pset1)), _flatten(as_params(pset2))
+    flat1, flat2 = flatten(as_params(pset1)), flatten(as_params(pset2))
     keys = list(flat1) + [k for k in flat2 if k not in flat1]
     rows, index = [], []
     for key in keys:
@@ -554,7 +555,7 @@ class ParameterComparison:
                     if value is not _ABSENT:
                         p[field] = value
             self._params.append(p)
-            for path, value in _flatten(p).items():
+            for path, value in flatten(p).items():
                 by_record = values.get(path)
                 if by_record is None:
                     values[path] = {i: value}
@@ -590,7 +591,7 @@ class ParameterComparison:
             return lambda path: False
 
         def ignored(path):
-            return any(fnmatchcase(_dotted(path[:i]), pattern)
+            return any(fnmatchcase(dotted_key(path[:i]), pattern)
                        for i in range(1, len(path) + 1) for pattern in patterns)
         return ignored
 
@@ -600,7 +601,7 @@ class ParameterComparison:
 
         A record lacking the key is absent from the inner dict.
         """
-        return {_dotted(path): {self.labels[i]: v for i, v in by_record.items()}
+        return {dotted_key(path): {self.labels[i]: v for i, v in by_record.items()}
                 for path, by_record in self._diff.items()}
 
     def dataframe(self, depth=1, max_chars=None):
@@ -628,7 +629,7 @@ class ParameterComparison:
         columns = {}
         if depth is None:
             for path, by_record in self._diff.items():
-                columns[_dotted(path)] = [by_record.get(i, MISSING) for i in range(n)]
+                columns[dotted_key(path)] = [by_record.get(i, MISSING) for i in range(n)]
         else:
             if depth < 1:
                 raise ValueError("depth must be a positive integer or None")
@@ -638,7 +639,7 @@ class ParameterComparison:
             for prefix, paths in groups.items():
                 exact = self._diff.get(prefix, {})
                 below = [self._diff[p] for p in paths if len(p) > depth]
-                columns[_dotted(prefix)] = [
+                columns[dotted_key(prefix)] = [
                     exact[i] if i in exact
                     else FOLDED if (any(i in d for d in below)
                                   or _lookup_exact(self._params[i], prefix) is not _ABSENT)

@@ -231,13 +231,13 @@ class RecordStoreView:
     def parameter_keys(self, sample=200):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
         ``sample`` most recent records."""
-        from .params import _dotted, _flatten, fold_task_inputs
+        from .params import dotted_key, flatten, fold_task_inputs
         keys = set()
         seen = set()
         for row in self.rows(["label"], tags=False, parameters=True)[:sample]:
             if id(row["parameters"]) not in seen:
                 seen.add(id(row["parameters"]))
-                keys.update(map(_dotted, _flatten(fold_task_inputs(row["parameters"]))))
+                keys.update(map(dotted_key, flatten(fold_task_inputs(row["parameters"]))))
         return sorted(keys)
 
     def _one(self, qs_order, reverse):
