@@ -1,0 +1,93 @@
+"""The start-up hook: `smt` learns declared commands, cheaply, after a plain install."""
+import os
+import subprocess
+import sys
+import textwrap
+
+SMT = os.path.join(os.path.dirname(sys.executable), "smt")
+
+# Runs Sumatra's real console-script entry point and reports what got imported.
+PROBE = textwrap.dedent("""
+    import atexit, sys
+    def report():
+        heavy = sorted({m.split('.')[0] for m in sys.modules} & {'django', 'pandas', 'numpy'})
+        print('IMPORTED:' + ','.join(heavy), file=sys.stderr)
+    atexit.register(report)
+    sys.argv = ['smt'] + sys.argv[1:]
+    from sumatra.cli import smt
+    sys.exit(smt())
+""")
+
+
+def run_smt(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True,
+                          text=True, env=env)
+
+
+def test_pth_file_is_installed():
+    import site
+    dirs = site.getsitepackages() + [site.getusersitepackages()]
+    assert any(os.path.exists(os.path.join(d, "smt_query.pth")) for d in dirs)
+
+
+def test_query_help_imports_neither_django_nor_pandas(tmp_path):
+    result = run_smt("query", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: smt query" in result.stdout and "--where EXPR" in result.stdout
+    assert "IMPORTED:\n" in result.stderr  # nothing heavy
+
+
+def test_smt_help_lists_our_commands(tmp_path):
+    result = subprocess.run([SMT, "help"], cwd=tmp_path, capture_output=True, text=True)
+    listed = result.stdout + result.stderr
+    for name in ("query", "compare", "querystore", "admin", "run", "list"):
+        assert f"\n  {name}" in listed
+    helped = subprocess.run([SMT, "help", "query"], cwd=tmp_path, capture_output=True, text=True)
+    assert "Usage: smt query" in helped.stdout
+
+
+def test_sumatra_commands_still_work(demo_project):
+    result = subprocess.run([SMT, "info"], cwd=demo_project.path, capture_output=True, text=True)
+    assert result.returncode == 0 and "Project name        : demo" in result.stdout
+
+
+def test_real_smt_query_filters(demo_project):
+    from smt_query import RecordStoreView
+    expected = RecordStoreView(project=demo_project.path).filter.tags("fig").labels()
+    result = subprocess.run([SMT, "query", "--tag", "fig", "--format", "labels"],
+                            cwd=demo_project.path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected
+
+
+def test_third_party_packages_register_commands(tmp_path):
+    """Any distribution declaring a `sumatra.commands` entry point gets `smt <name>`."""
+    site = tmp_path / "site"
+    (site / "hello_smt-1.0.dist-info").mkdir(parents=True)
+    (site / "hello_smt-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: hello-smt\nVersion: 1.0\n")
+    (site / "hello_smt-1.0.dist-info" / "entry_points.txt").write_text(
+        "[sumatra.commands]\nhello = hello_smt:main\nlist = hello_smt:main\n")
+    (site / "hello_smt.py").write_text(
+        "def main(argv):\n    print('hello', *argv)\n    return 0\n")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    result = subprocess.run([SMT, "hello", "a", "b"], cwd=tmp_path, capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello a b\n"
+    # Sumatra's own commands are never replaced
+    listed = subprocess.run([SMT, "list", "--help"], cwd=tmp_path, capture_output=True,
+                            text=True, env=env)
+    assert "hello" not in listed.stdout and "usage:" in listed.stdout
+
+
+def test_errors_are_one_line(tmp_path):
+    result = run_smt("query", "--after", "2020133", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = [ln for ln in result.stderr.splitlines() if not ln.startswith("IMPORTED:")]
+    assert lines == ["Error: Invalid value for '--after': bad date 2020133: month must be "
+                     "in 1..12 (see 'smt query --help')"]
+    outside = run_smt("query", cwd=tmp_path)
+    assert outside.returncode == 1
+    assert [ln for ln in outside.stderr.splitlines() if not ln.startswith("IMPORTED:")] == [
+        "Error: No Sumatra project exists in the current directory or above it."]

@@ -1,0 +1,140 @@
+"""QueryDjangoRecordStore: bulk loading, constant queries, atomic tags, switching."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from smt_query import RecordStoreView
+from smt_query.errors import QueryError
+from smt_query.recordstore import QUERY_STORE, SUMATRA_STORE, QueryDjangoRecordStore, use_query_store
+from support import count_queries
+
+SMT = os.path.join(os.path.dirname(sys.executable), "smt")
+PLAIN = ("label", "timestamp", "reason", "outcome", "duration", "main_file", "version", "user",
+         "tags", "script_arguments", "stdout_stderr", "repeats", "diff")
+
+
+def same(a, b):
+    """Sumatra objects compare by identity; compare their state instead."""
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "__dict__") and not isinstance(a, type):
+        return type(a) is type(b) and vars(a) == vars(b)
+    return a == b
+
+
+def assert_records_equal(ours, theirs):
+    for field in PLAIN:
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert ours.parameters.as_dict() == theirs.parameters.as_dict()
+    assert type(ours.parameters) is type(theirs.parameters)
+    for field in ("executable", "launch_mode", "datastore", "input_datastore",
+                  "input_data", "output_data", "dependencies", "platforms"):
+        assert same(getattr(ours, field), getattr(theirs, field)), field
+    assert vars(ours.repository) == vars(theirs.repository)
+    assert ours == theirs  # Sumatra's own difference() finds nothing
+
+
+def test_bulk_loaded_records_equal_to_sumatra(demo_project):
+    from sumatra.projects import load_project
+    project = load_project(demo_project.path)
+    theirs = project.record_store.list(project.name)   # record-at-a-time, Sumatra's way
+    ours = RecordStoreView(project=project).aslist()
+    assert [r.label for r in ours] == [r.label for r in theirs]
+    for a, b in zip(ours, theirs):
+        assert_records_equal(a, b)
+
+
+def test_query_count_is_constant_as_records_grow(demo_project):
+    store = RecordStoreView(project=demo_project.path)._store
+    qs = store.queryset("demo")
+    counts = []
+    for n in (10, 100, demo_project.n_records):
+        with count_queries(store) as queries:
+            records = store.load(qs[:n])
+        assert len(records) == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == counts[2] <= 7
+
+
+def test_values_read_only_columns(demo_project):
+    view = RecordStoreView(project=demo_project.path).filter.tags("finished")
+    with count_queries(view) as queries:
+        rows = view.rows(["label", "duration"])
+    assert len(queries) == 2
+    assert not any("parameterset" in q["sql"].lower() for q in queries)  # no joins it doesn't need
+    assert [r["label"] for r in rows] == view.labels()
+
+
+def test_stores_open_after_django_is_configured(tmp_path, demo_project):
+    RecordStoreView(project=demo_project.path).labels()  # Django is configured now
+    store = QueryDjangoRecordStore(str(tmp_path / "other" / "records"))
+    assert store.models.Record.objects.using(store.db_alias).count() == 0
+    again = QueryDjangoRecordStore(str(tmp_path / "other" / "records"))
+    assert again.db_alias == store.db_alias
+    from django.conf import settings
+    assert settings.DEBUG is False
+
+
+def test_tagging_is_atomic_on_failure(demo_project_rw):
+    """A database error in the middle of add_tag leaves every record as it was."""
+    view = RecordStoreView(project=demo_project_rw.path)
+    store = view._store
+    if store.vendor != "sqlite":
+        pytest.skip("the failure is injected with an SQLite trigger")
+    target = view.filter.on(20201110)
+    ids = list(target._plan()[0].values_list("db_id", flat=True))
+    from django.db import connections
+    with connections[store.db_alias].cursor() as cur:
+        cur.execute("CREATE TRIGGER boom BEFORE INSERT ON django_store_taggeditem "
+                    f"WHEN NEW.object_id = {ids[-1]} BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    try:
+        with pytest.raises(Exception, match="boom"):
+            target.add_tag("half")
+    finally:
+        with connections[store.db_alias].cursor() as cur:
+            cur.execute("DROP TRIGGER boom")
+    assert len(view.filter.tags("half")) == 0
+    assert not store.models.Tag.objects.using(store.db_alias).filter(name="half").exists()
+    assert target.add_tag("half") == len(ids)
+
+
+def test_tag_column_follows_tag_table(demo_project_rw):
+    view = RecordStoreView(project=demo_project_rw.path)
+    one = view.filter.on(20200915)
+    one.add_tag("col")
+    Record = view._store.models.Record.objects.using(view._store.db_alias)
+    for label, column in Record.filter(label__in=one.labels()).values_list("label", "tags"):
+        assert "col" in column.split(","), label
+    one.remove_tag("col")
+    for column in Record.filter(label__in=one.labels()).values_list("tags", flat=True):
+        assert "col" not in column.split(",")
+
+
+def test_switching_store_class_and_exact_smt_list(make_project):
+    project = make_project(runs=[{"tags": ["fig"]}, {"tags": ["figure1"]}, {"tags": ["figure2"]}])
+    path = project.path
+
+    def smt_list(*args):
+        out = subprocess.run([SMT, "list", *args], cwd=path, capture_output=True, text=True,
+                             check=True).stdout
+        return set(out.split())
+
+    fig_label = RecordStoreView(project=path).filter.tags("fig").latest.label
+    assert len(smt_list("fig")) == 3               # Sumatra: substring match
+    assert use_query_store(True, path) == SUMATRA_STORE
+    with open(os.path.join(path, ".smt", "project")) as f:
+        assert json.load(f)["record_store"]["type"] == QUERY_STORE
+    assert smt_list("fig") == {fig_label}          # exact with the query store
+    assert len(smt_list()) == 3
+    assert RecordStoreView(project=path).filter.tags("fig").labels() == [fig_label]
+    assert use_query_store(False, path) == QUERY_STORE
+    assert len(smt_list("fig")) == 3
+
+
+def test_switching_refuses_other_stores(make_project):
+    project = make_project(store="shelve", runs=[{}])
+    with pytest.raises(QueryError, match="only a Django record store"):
+        use_query_store(True, project.path)
