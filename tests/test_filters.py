@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from smt_query import RecordStoreView
 from smt_query.errors import QueryError
 from smt_query.filters import FILTERS, glob_regex
+from support import sumatra_records
 
 UTC = dt.timezone.utc
 
@@ -107,9 +108,7 @@ def apply(view, specs):
 @pytest.fixture(scope="module")
 def oracle(demo_project):
     """The records as Sumatra itself loads them (record-at-a-time)."""
-    from sumatra.projects import load_project
-    project = load_project(demo_project.path)
-    records = project.record_store.list(project.name)
+    records = sumatra_records(demo_project.path)
     assert len(records) == demo_project.n_records
     return RecordStoreView(records=records)
 

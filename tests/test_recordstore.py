@@ -9,7 +9,7 @@ import pytest
 from smt_query import RecordStoreView
 from smt_query.errors import QueryError
 from smt_query.recordstore import QUERY_STORE, SUMATRA_STORE, QueryDjangoRecordStore, use_query_store
-from support import count_queries
+from support import count_queries, sumatra_records
 
 SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 PLAIN = ("label", "timestamp", "reason", "outcome", "duration", "main_file", "version", "user",
@@ -38,10 +38,8 @@ def assert_records_equal(ours, theirs):
 
 
 def test_bulk_loaded_records_equal_to_sumatra(demo_project):
-    from sumatra.projects import load_project
-    project = load_project(demo_project.path)
-    theirs = project.record_store.list(project.name)   # record-at-a-time, Sumatra's way
-    ours = RecordStoreView(project=project).aslist()
+    theirs = sumatra_records(demo_project.path)   # record-at-a-time, Sumatra's way
+    ours = RecordStoreView(project=demo_project.path).aslist()
     assert [r.label for r in ours] == [r.label for r in theirs]
     for a, b in zip(ours, theirs):
         assert_records_equal(a, b)
