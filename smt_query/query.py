@@ -69,7 +69,10 @@ def clean_spec(spec):
 def describe_spec(spec):
     """A spec as the command-line options that make it."""
     parts = []
-    for key, value in clean_spec(spec).items():
+    spec = clean_spec(spec)
+    order = list(SPEC_FILTERS) + ["min_duration", "max_duration"]
+    for key in sorted(spec, key=lambda k: order.index(k) if k in order else len(order)):
+        value = spec[key]
         if key == "labels":
             parts.extend(value)
             continue

@@ -141,7 +141,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """``{db_id: set of tag names}`` for the records of ``qs`` (one query)."""
         items = self.models.TaggedItem.objects.using(self.db_alias).filter(
             content_type_id=self.record_ctype_id,
-            object_id__in=qs.order_by().values("db_id"))
+            object_id__in=_ids(qs))
         out = {}
         for object_id, name in items.values_list("object_id", "tag__name"):
             out.setdefault(object_id, set()).add(name)
@@ -184,7 +184,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         changed = []
         with transaction.atomic(using=alias):
             ids = (list(records) if isinstance(records, (list, tuple))
-                   else list(records.order_by().values_list("db_id", flat=True)))
+                   else list(_ids(records).values_list("db_id", flat=True)))
             if add and ids:
                 tag_obj, _ = models.Tag.objects.using(alias).get_or_create(name=tag)
             for chunk in _chunks(ids):
@@ -285,7 +285,7 @@ class _Loader:
     def __init__(self, store, qs):
         self.store, self.qs = store, qs
         self.models = store.models
-        self.ids = qs.order_by().values("db_id")
+        self.ids = _ids(qs)
         self._cache = {}
 
     def _once(self, kind, key, build):
@@ -359,6 +359,11 @@ class _Loader:
 # The orders Sumatra's related managers return (the models' Meta.ordering).
 _M2M_ORDER = {"datakey": ("datakey__path", "pk"), "dependency": ("dependency__name", "pk"),
               "platforminformation": ("pk",)}
+
+
+def _ids(qs):
+    """``qs`` as a subquery of record ids (unordered, unless a slice needs the order)."""
+    return qs.values("db_id") if qs.query.is_sliced else qs.order_by().values("db_id")
 
 
 def _chunks(ids, size=5000):

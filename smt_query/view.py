@@ -62,7 +62,7 @@ class RecordStoreView:
             if project is not None:
                 raise QueryError("give either records or a project, not both")
             self.project, self.record_store, self._store = None, None, None
-            self._source = records
+            self._source = list(records)
             return
         self.project = _load_project(project)
         self.record_store = self.project.record_store
@@ -79,8 +79,6 @@ class RecordStoreView:
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         view._cache = {}
-        if self._source is not None and not isinstance(self._source, (list, tuple)):
-            self._source = view._source = list(self._source)  # don't consume it twice
         return view
 
     @property
@@ -414,10 +412,25 @@ def _load_project(project):
     from sumatra.projects import Project, load_project
     if isinstance(project, Project):
         return project
-    try:
-        return load_project(project)
-    except IOError as err:
-        raise QueryError(str(err)) from None
+    from .query import project_dir
+    path = project_dir(project)
+    _register_store_of(path)
+    return load_project(path)
+
+
+def _register_store_of(path):
+    """Let Sumatra open the project's Django store even if Django is configured.
+
+    Sumatra's ``DjangoRecordStore`` refuses a new database once Django is set
+    up (e.g. a second project in a notebook); registering it first avoids that.
+    """
+    import json
+    import os
+    with open(os.path.join(path, ".smt", "project"), encoding="utf-8") as f:
+        store = json.load(f).get("record_store")
+    if isinstance(store, dict) and str(store.get("type", "")).endswith("DjangoRecordStore"):
+        from .recordstore import _register_database
+        _register_database(store["db_file"])
 
 
 def _query_store(store):

@@ -50,7 +50,7 @@ def _cell(column, value, one_line):
 
 def write(rows, columns, fmt, out=None):
     """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``."""
-    out = out or click.get_text_stream("stdout")
+    out = out or sys.stdout
     if fmt == "labels":
         for row in rows:
             out.write(f"{row['label']}\n")
@@ -116,6 +116,3 @@ def note(message):
     """A message for the person at the terminal (stderr), never mixed with data."""
     click.echo(message, err=True)
 
-
-def stdout_is_terminal():
-    return sys.stdout.isatty()
