@@ -11,7 +11,11 @@ work happens when ``sumatra.commands`` is imported:
 * when the running program *is* ``smt`` and its first argument names such a
   command, the command runs at once, before ``sumatra.commands`` (which
   imports Django, NumPy and most of Sumatra) is loaded. ``smt query --help``
-  therefore costs milliseconds.
+  therefore costs milliseconds;
+* when ``smt`` runs with ``_SMT_COMPLETE`` set, it answers click's shell
+  completion protocol (``eval "$(_SMT_COMPLETE=bash_source smt)"``; also
+  ``zsh_source``/``fish_source``): Sumatra's command names, and the options
+  and values of the declared click commands.
 
 A declared command is either a :class:`click.Command` or a function taking
 the argument list, like Sumatra's own commands. Sumatra's own command names
@@ -57,10 +61,31 @@ def register(commands):
         commands.modes = tuple(commands.modes) + (name,)
 
 
+def _is_smt(program):
+    return os.path.basename(program) in ("smt", "smt.exe", "smt-script.py")
+
+
 def _running_smt():
-    argv = sys.argv
-    return (len(argv) > 1 and not _state["dispatching"]
-            and os.path.basename(argv[0]) in ("smt", "smt.exe", "smt-script.py"))
+    return len(sys.argv) > 1 and not _state["dispatching"] and _is_smt(sys.argv[0])
+
+
+def _complete():
+    """Answer click's completion protocol for ``smt`` and exit."""
+    import click
+    from click.shell_completion import shell_complete
+
+    group = click.Group("smt")
+    for name in sorted(_SUMATRA_COMMANDS):
+        group.add_command(click.Command(name, help=f"Sumatra's {name} command.",
+                                        context_settings={"ignore_unknown_options": True}))
+    for name, target in declared_commands().items():
+        if name not in _SUMATRA_COMMANDS:
+            module, _, attr = target.partition(":")
+            import importlib
+            obj = getattr(importlib.import_module(module), attr)
+            if isinstance(obj, click.Command):
+                group.add_command(obj, name)
+    sys.exit(shell_complete(group, {}, "smt", "_SMT_COMPLETE", os.environ["_SMT_COMPLETE"]))
 
 
 def _dispatch_early():
@@ -105,6 +130,8 @@ class _Finder:
     def find_spec(self, fullname, path=None, target=None):
         if fullname != TARGET:
             return None
+        if os.environ.get("_SMT_COMPLETE") and _is_smt(sys.argv[0]):
+            _complete()
         if _running_smt():
             _dispatch_early()
         from importlib.machinery import PathFinder

@@ -91,3 +91,24 @@ def test_errors_are_one_line(tmp_path):
     assert outside.returncode == 1
     assert [ln for ln in outside.stderr.splitlines() if not ln.startswith("IMPORTED:")] == [
         "Error: No Sumatra project exists in the current directory or above it."]
+
+
+def complete(words, cwd):
+    env = dict(os.environ, _SMT_COMPLETE="bash_complete", COMP_WORDS=words,
+               COMP_CWORD=str(len(words.split(" ")) - 1))
+    out = subprocess.run([SMT], cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return [line.split(",", 1)[1] for line in out.stdout.splitlines()]
+
+
+def test_shell_completion(demo_project, tmp_path):
+    script = subprocess.run([SMT], env=dict(os.environ, _SMT_COMPLETE="bash_source"),
+                            capture_output=True, text=True, cwd=tmp_path).stdout
+    assert "complete -o nosort -F _smt_completion smt" in script
+    assert complete("smt qu", tmp_path) == ["query", "querystore"]
+    assert "run" in complete("smt ", tmp_path)
+    assert complete("smt query --tag fig", demo_project.path) == ["fig", "figure1", "figure2"]
+    assert complete("smt query --sta", tmp_path) == ["--status"]
+    keys = complete("smt query --param optimizer.model.params.", demo_project.path)
+    assert "optimizer.model.params.μtilde" in keys
+    assert complete("smt querystore ", tmp_path) == ["disable", "enable", "status"]
