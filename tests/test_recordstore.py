@@ -80,20 +80,31 @@ def test_tagging_is_atomic_on_failure(demo_project_rw):
     """A database error in the middle of add_tag leaves every record as it was."""
     view = RecordStoreView(project=demo_project_rw.path)
     store = view._store
-    if store.vendor != "sqlite":
-        pytest.skip("the failure is injected with an SQLite trigger")
     target = view.filter.on(20201110)
     ids = list(target._plan()[0].values_list("db_id", flat=True))
+    table = "django_store_taggeditem"
+    if store.vendor == "sqlite":
+        create = [f"CREATE TRIGGER boom BEFORE INSERT ON {table} WHEN NEW.object_id = {ids[-1]} "
+                  "BEGIN SELECT RAISE(ABORT, 'boom'); END"]
+        drop = ["DROP TRIGGER boom"]
+    else:
+        create = [f"CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN IF NEW.object_id = "
+                  f"{ids[-1]} THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ "
+                  "LANGUAGE plpgsql",
+                  f"CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW "
+                  "EXECUTE FUNCTION boom()"]
+        drop = [f"DROP TRIGGER boom ON {table}", "DROP FUNCTION boom()"]
     from django.db import connections
     with connections[store.db_alias].cursor() as cur:
-        cur.execute("CREATE TRIGGER boom BEFORE INSERT ON django_store_taggeditem "
-                    f"WHEN NEW.object_id = {ids[-1]} BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        for sql in create:
+            cur.execute(sql)
     try:
         with pytest.raises(Exception, match="boom"):
             target.add_tag("half")
     finally:
         with connections[store.db_alias].cursor() as cur:
-            cur.execute("DROP TRIGGER boom")
+            for sql in drop:
+                cur.execute(sql)
     assert len(view.filter.tags("half")) == 0
     assert not store.models.Tag.objects.using(store.db_alias).filter(name="half").exists()
     assert target.add_tag("half") == len(ids)
