@@ -42,10 +42,20 @@ def _register_database(uri):
 
 
 def configure_django():
-    """Configure Django for Sumatra's models (once per process), DEBUG off."""
-    if not db_config.configured:
-        db_config.configure()
+    """Configure Django for Sumatra's models (once per process), DEBUG off.
+
+    Unlike Sumatra's ``db_config.configure()``, Django counts as configured
+    before the stores are migrated, so a broken store cannot leave it half
+    set up (which would make every later store unusable).
+    """
     from django.conf import settings
+    if not db_config.configured:
+        if not settings.configured:
+            import django
+            settings.configure(**db_config._settings)
+            django.setup()
+        db_config.configured = True
+        db_config._create_databases()
     settings.DEBUG = False
 
 

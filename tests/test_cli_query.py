@@ -3,6 +3,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -198,10 +199,16 @@ def test_outside_a_project_and_unreadable_store(tmp_path, monkeypatch, make_proj
     assert outside.exit_code == 1
     assert outside.stderr == "Error: No Sumatra project exists in the current directory or above it.\n"
     project = make_project(runs=[{}])
-    if project.store_uri.startswith("postgres"):
-        pytest.skip("an unreadable file store is an SQLite matter")
-    with open(project.store_uri, "wb") as f:
-        f.write(b"this is not a database" * 100)
+    if project.store_uri.startswith("postgres"):   # a server that does not answer
+        settings = os.path.join(project.path, ".smt", "project")
+        with open(settings) as f:
+            state = json.load(f)
+        state["record_store"]["db_file"] = "postgres://smt:smt@127.0.0.1:1/nowhere"
+        with open(settings, "w") as f:
+            json.dump(state, f)
+    else:
+        with open(project.store_uri, "wb") as f:
+            f.write(b"this is not a database" * 100)
     monkeypatch.chdir(project.path)
     broken = CliRunner().invoke(query, [])
     assert broken.exit_code == 1
