@@ -112,3 +112,16 @@ def test_shell_completion(demo_project, tmp_path):
     keys = complete("smt query --param optimizer.model.params.", demo_project.path)
     assert "optimizer.model.params.μtilde" in keys
     assert complete("smt querystore ", tmp_path) == ["disable", "enable", "status"]
+
+
+def test_regular_wheel_carries_the_start_up_file(tmp_path):
+    """A non-editable install puts smt_query.pth at the top of site-packages."""
+    import zipfile
+    root = os.path.join(os.path.dirname(__file__), os.pardir)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                    "-q", "-w", str(tmp_path), root], check=True)
+    wheel, = tmp_path.glob("smt_query-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "smt_query.pth" in names and "smt_query/_hook.py" in names
+    assert "smt_query.pth" in zipfile.ZipFile(wheel).read(
+        [n for n in names if n.endswith("RECORD")][0]).decode()

@@ -147,3 +147,22 @@ def test_switching_refuses_other_stores(make_project):
     project = make_project(store="shelve", runs=[{}])
     with pytest.raises(QueryError, match="only a Django record store"):
         use_query_store(True, project.path)
+
+
+def test_sumatra_commands_work_on_the_query_store(make_project):
+    """`smt run`, `tag`, `comment`, `delete` keep working after `querystore enable`."""
+    from smt_query.demo import smt, smt_run
+    project = make_project(runs=[{"reason": "before"}])
+    use_query_store(True, project.path)
+    label = smt_run(project.path, "default.json", "a=2", reason="after")
+    smt(project.path, "tag", "fig", label)
+    smt(project.path, "comment", label, "looks good")
+    view = RecordStoreView(project=project.path)
+    assert type(view.record_store) is QueryDjangoRecordStore
+    record = view.get(label)
+    assert record.reason == "after" and record.outcome == "looks good"
+    assert record.tags == {"_finished_", "fig"}
+    assert record.parameters.as_dict()["a"] == 2
+    assert view.filter.tags("fig").labels() == [label]
+    smt(project.path, "delete", "--tag", "fig")
+    assert RecordStoreView(project=project.path).labels() == project.labels
