@@ -115,6 +115,14 @@ class RecordStoreView:
         qs, post = self._plan()
         return qs is not None and not post
 
+    def _sql(self):
+        """The exact queryset if the view runs wholly in SQL (and no records
+        are cached, which would answer faster); else None."""
+        if "records" in self._cache:
+            return None
+        qs, post = self._plan()
+        return qs if qs is not None and not post else None
+
     def explain(self):
         """Which filters run in SQL and which in Python (a short text)."""
         qs, post = self._plan()
@@ -174,18 +182,15 @@ class RecordStoreView:
         return iter(self._records())
 
     def __len__(self):
-        if "records" not in self._cache and self.pushed_down:
-            return self._plan()[0].count()
-        return len(self._records())
+        qs = self._sql()
+        return qs.count() if qs is not None else len(self._records())
 
     def labels(self):
         """The labels of the records, newest first (cached)."""
         if "labels" not in self._cache:
-            if "records" not in self._cache and self.pushed_down:
-                labels = list(self._plan()[0].values_list("label", flat=True))
-            else:
-                labels = [r.label for r in self._records()]
-            self._cache["labels"] = labels
+            qs = self._sql()
+            self._cache["labels"] = (list(qs.values_list("label", flat=True)) if qs is not None
+                                     else [r.label for r in self._records()])
         return self._cache["labels"]
 
     def rows(self, fields, tags=True, parameters=False, errors=None):
@@ -199,8 +204,8 @@ class RecordStoreView:
         fields = list(fields)
         if "label" not in fields:
             fields.insert(0, "label")
-        if "records" not in self._cache and self.pushed_down:
-            qs = self._plan()[0]
+        qs = self._sql()
+        if qs is not None:
             extra = ("parameters_id", "parameters_type", "parameters_content") if parameters else ()
             rows = self._store.values(qs, tuple(fields) + extra, tags=tags)
             for row in rows:
@@ -239,9 +244,9 @@ class RecordStoreView:
         return sorted(keys)
 
     def _one(self, qs_order, reverse):
-        if "records" not in self._cache and self.pushed_down:
-            qs = self._plan()[0].order_by(*qs_order)[:1]
-            found = self._store.load(qs)
+        qs = self._sql()
+        if qs is not None:
+            found = self._store.load(qs.order_by(*qs_order)[:1])
         else:
             records = self._records()
             found = records[-1:] if reverse else records[:1]
@@ -272,8 +277,9 @@ class RecordStoreView:
         return self._get_many([label])[0]
 
     def _get_many(self, labels):
-        if "records" not in self._cache and self.pushed_down:
-            found = self._store.load(self._plan()[0].filter(label__in=labels))
+        qs = self._sql()
+        if qs is not None:
+            found = self._store.load(qs.filter(label__in=labels))
         else:
             wanted = set(labels)
             found = [r for r in self._records() if r.label in wanted]
