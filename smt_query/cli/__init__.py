@@ -53,6 +53,10 @@ def user_errors():
     except QueryError as err:
         raise click.ClickException(str(err).splitlines()[0]) from None
     except Exception as err:
+        if type(err).__name__ == "ImproperlyConfigured" and "psycopg" in str(err):
+            raise click.ClickException(
+                "this project's record store is on PostgreSQL, which needs a driver: "
+                "pip install 'smt-query[postgres]'") from None
         if type(err).__module__.startswith(("django.db", "sqlite3", "psycopg")):
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise click.ClickException(f"cannot read the record store: {first}") from None
