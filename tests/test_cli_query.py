@@ -235,3 +235,27 @@ def _digest(project):
     with open(project.store_uri, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
+
+
+NO_DRIVER = """
+import sys
+sys.modules["psycopg2"] = sys.modules["psycopg"] = None   # as if not installed
+sys.argv = ["smt", "query", "--format", "labels"]
+from sumatra.cli import smt
+sys.exit(smt())
+"""
+
+
+def test_without_the_postgresql_driver(make_project):
+    import subprocess
+    import sys
+    project = make_project(runs=[{}])
+    result = subprocess.run([sys.executable, "-c", NO_DRIVER], cwd=project.path,
+                            capture_output=True, text=True)
+    if project.store_uri.startswith("postgres"):
+        assert result.returncode == 1
+        assert result.stderr == ("Error: this project's record store is on PostgreSQL, which "
+                                 "needs a driver: pip install 'smt-query[postgres]'\n")
+    else:   # SQLite users never need it
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == project.labels
