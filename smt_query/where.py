@@ -1,0 +1,1582 @@
+"""The ``--where`` expression language: parser, Python semantics, SQL.
+
+``parse("optimizer.lr >= 1e-3 and model.activation == 'relu'")`` returns an
+:class:`Expr` tree. Every node can
+
+* :meth:`Expr.evaluate` itself on a parameter dict and a mapping of record
+  fields -- the reference semantics;
+* :meth:`Expr.test` a Sumatra ``Record`` (the same, reading the record);
+* :meth:`Expr.to_q` compile itself to a Django ``Q`` over Sumatra's
+  ``Record`` model selecting exactly the records :meth:`Expr.test` accepts,
+  or return ``None`` when that cannot be said exactly in SQL.
+
+Parameters stored as JSON are read in SQL with SQLite's JSON1 functions or
+PostgreSQL's ``jsonb``; keys resolve as :func:`~smt_query.params.get_task_param`
+does (command-line overrides, task-description ``inputs`` levels). The
+language is documented in ``docs/where.rst``. Importing this module imports
+neither Django nor pandas.
+"""
+import datetime as _dt
+import decimal
+import functools
+import json
+import math
+import re
+from collections.abc import Mapping
+
+from .errors import QueryError
+
+#: Record fields a bare single-segment name refers to, by kind.
+FIELDS = {
+    "label": "text", "reason": "text", "outcome": "text", "user": "text",
+    "version": "text", "main_file": "text", "script_arguments": "text",
+    "duration": "number", "timestamp": "date", "status": "status", "tags": "tags",
+}
+#: Words that cannot be bare keys (quote such a key with backticks).
+KEYWORDS = frozenset(("and", "or", "not", "in", "exists", "missing", "matches",
+                      "true", "false", "null", "True", "False", "None"))
+_CONSTANTS = {"true": True, "True": True, "false": False, "False": False,
+              "null": None, "None": None}
+
+#: Comparison operators of :class:`Compare`. ``contains`` is ``value in key``.
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains",
+             "not contains", "~", "matches")
+_ORDER = ("<", "<=", ">", ">=")
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_FIELD_OPS = {
+    "text": ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "~", "matches"),
+    "number": ("==", "!=", "<", "<=", ">", ">=", "in", "not in"),
+    "date": ("==", "!=", "<", "<=", ">", ">=", "in", "not in"),
+    "status": ("==", "!=", "in", "not in", "~", "matches"),
+    "tags": ("contains", "not contains", "~", "matches"),
+}
+
+# Numbers compared in SQL: |x| < 2**53, and 0 or |x| >= 1e-300 (see _pg_number).
+_SAFE_INT = 2 ** 53
+_TINY_FLOAT = 1e-300
+_NO_VALUE = object()   # a missing parameter or field
+
+
+class WhereSyntaxError(QueryError):
+    """A ``--where`` expression that cannot be parsed.
+
+    The first line of the message stands alone; the next two show the
+    expression and a caret under ``position`` (0-based).
+    """
+
+    def __init__(self, text, position, message):
+        self.text, self.position, self.message = text, position, message
+        super().__init__(f"bad --where expression at position {position + 1}: {message}\n"
+                         f"  {text}\n  {' ' * position}^")
+
+
+# -- values -------------------------------------------------------------------
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_list(x):
+    return isinstance(x, (list, tuple))
+
+
+def equal(a, b):
+    """Equality in ``where``: numbers as numbers (1 == 1.0, NaN equals
+    nothing), bools only with bools, strings with strings, null with null,
+    lists element-wise, dicts by keys and values."""
+    if _is_number(a) and _is_number(b):
+        return a == b
+    if isinstance(a, bool) and isinstance(b, bool):
+        return a == b
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    if a is None or b is None:
+        return a is None and b is None
+    if _is_list(a) and _is_list(b):
+        return len(a) == len(b) and all(map(equal, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(v, b[k]) for k, v in a.items())
+    return False
+
+
+def ordered(op, a, b):
+    """``a op b`` for op in < <= > >=: numbers with numbers, strings with
+    strings (by code point); anything else is False."""
+    if not ((_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))):
+        return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _normalize(value):
+    """A literal as the language sees it: tuples -> lists, numpy -> Python."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if _is_list(value):
+        return [_normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise QueryError(f"cannot compare with {value!r} (a {type(value).__name__})")
+
+
+def format_value(value):
+    """``value`` written in the expression language."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, float) and math.isinf(value):
+        return "1e999" if value > 0 else "-1e999"
+    if _is_number(value):
+        return repr(value)
+    if isinstance(value, str):
+        out = []
+        for ch in value:
+            if ch in "\\'":
+                out.append("\\" + ch)
+            elif ch in "\n\r\t":
+                out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+            elif ord(ch) < 32 or ord(ch) == 127:
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(ch)
+        return "'" + "".join(out) + "'"
+    if _is_list(value):
+        return "[" + ", ".join(map(format_value, value)) + "]"
+    return repr(value)
+
+
+# -- keys -------------------------------------------------------------------
+
+_FIRST_SEGMENT = re.compile(r"[^\W\d][\w-]*")
+_SEGMENT = re.compile(r"[\w-]+")
+
+
+class Key:
+    """A parameter key: a tuple of ``parts`` (a dotted path).
+
+    Task-description ``inputs`` levels may be left out, as for
+    :func:`~smt_query.params.get_task_param`.
+    """
+
+    def __init__(self, parts):
+        parts = tuple(parts)
+        if not parts or not all(isinstance(p, str) for p in parts):
+            raise QueryError(f"a parameter key is a non-empty tuple of strings, not {parts!r}")
+        self.parts = parts
+
+    @classmethod
+    def parse(cls, text):
+        """``'a.b.c'`` -> ``Key(('a', 'b', 'c'))``; a segment in backticks
+        (``` a.`b.c` ```) keeps its dots; a doubled backtick is a backtick.
+        Without backticks this splits exactly as ``get_task_param`` does."""
+        if isinstance(text, Key):
+            return text
+        if not isinstance(text, str):
+            raise QueryError(f"a parameter key is a string, not {text!r}")
+        if "`" not in text:
+            return cls(text.split("."))
+        parts, i = [], 0
+        while True:
+            if text.startswith("`", i):
+                part, i = _backticked(text, i)
+                if part is None:
+                    raise QueryError(f"bad parameter key {text!r}: unclosed backtick")
+            else:
+                j = i
+                while j < len(text) and text[j] not in ".`":
+                    j += 1
+                part, i = text[i:j], j
+            parts.append(part)
+            if i == len(text):
+                return cls(parts)
+            if text[i] != ".":
+                raise QueryError(f"bad parameter key {text!r}: expected '.' at position {i + 1}")
+            i += 1
+
+    def __str__(self):
+        out = []
+        for n, part in enumerate(self.parts):
+            plain = (_FIRST_SEGMENT if n == 0 else _SEGMENT).fullmatch(part)
+            if plain and part not in KEYWORDS and not (len(self.parts) == 1 and part in FIELDS):
+                out.append(part)
+            else:
+                out.append("`" + part.replace("`", "``") + "`")
+        return ".".join(out)
+
+    def __repr__(self):
+        return f"Key({self.parts!r})"
+
+    def __eq__(self, other):
+        return type(other) is Key and other.parts == self.parts
+
+    def __hash__(self):
+        return hash(("Key", self.parts))
+
+
+def _backticked(text, i):
+    """The backticked segment starting at ``text[i]``: (content, end) or (None, i)."""
+    out, j = [], i + 1
+    while j < len(text):
+        if text[j] == "`":
+            if text.startswith("``", j):
+                out.append("`")
+                j += 2
+                continue
+            return "".join(out), j + 1
+        out.append(text[j])
+        j += 1
+    return None, i
+
+
+class Field:
+    """A record field (``label``, ``status``, ``tags``, ... see :data:`FIELDS`)."""
+
+    def __init__(self, name):
+        if name not in FIELDS:
+            raise QueryError(f"unknown record field {name!r}; fields: {', '.join(FIELDS)}")
+        self.name, self.kind = name, FIELDS[name]
+
+    def __str__(self):
+        return self.name
+
+    def __repr__(self):
+        return f"Field({self.name!r})"
+
+    def __eq__(self, other):
+        return type(other) is Field and other.name == self.name
+
+    def __hash__(self):
+        return hash(("Field", self.name))
+
+
+# -- expression nodes -----------------------------------------------------------
+
+class Expr:
+    """A node of a parsed expression."""
+
+    _fields = ()
+
+    def test(self, record):
+        """True if the Sumatra ``record`` satisfies the expression."""
+        from .params import as_params
+        params = as_params(record) if self.uses_params else {}
+        return self.evaluate(params, RecordFields(record))
+
+    def evaluate(self, params, fields):
+        """True if parameters ``params`` (a dict) and record ``fields`` (a
+        mapping: ``label``, ``tags``, ``timestamp``, ...) satisfy it."""
+        raise NotImplementedError
+
+    def to_q(self, ctx):
+        """A Django ``Q`` selecting exactly the records :meth:`test` accepts,
+        or ``None`` if that is impossible in SQL on this store (``ctx`` is a
+        :class:`~smt_query.recordstore.SQLContext`)."""
+        raise NotImplementedError
+
+    @property
+    def uses_params(self):
+        """Whether the expression reads parameters (not only record fields)."""
+        return any(child.uses_params for child in self.children)
+
+    children = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(
+            getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self}>"
+
+
+class And(Expr):
+    """All of ``children`` hold (an empty And always holds)."""
+
+    _fields = ("children",)
+
+    def __init__(self, children):
+        self.children = list(children)
+
+    def evaluate(self, params, fields):
+        return all(c.evaluate(params, fields) for c in self.children)
+
+    def to_q(self, ctx):
+        from django.db.models import Q
+        q = Q()
+        for child in self.children:
+            part = child.to_q(ctx)
+            if part is None:
+                return None
+            q &= part
+        return q
+
+    def __str__(self):
+        return " and ".join(_wrap(c, (Or,)) for c in self.children) if self.children else "true"
+
+
+class Or(Expr):
+    """At least one of ``children`` holds (an empty Or never holds)."""
+
+    _fields = ("children",)
+
+    def __init__(self, children):
+        self.children = list(children)
+
+    def evaluate(self, params, fields):
+        return any(c.evaluate(params, fields) for c in self.children)
+
+    def to_q(self, ctx):
+        from django.db.models import Q
+        q = Q(pk__in=[])
+        for child in self.children:
+            part = child.to_q(ctx)
+            if part is None:
+                return None
+            q |= part
+        return q
+
+    def __str__(self):
+        return " or ".join(_wrap(c, (And,)) for c in self.children) if self.children else "false"
+
+
+class Not(Expr):
+    """``child`` does not hold (plain boolean negation)."""
+
+    _fields = ("child",)
+
+    def __init__(self, child):
+        self.child = child
+
+    @property
+    def children(self):
+        return (self.child,)
+
+    def evaluate(self, params, fields):
+        return not self.child.evaluate(params, fields)
+
+    def to_q(self, ctx):
+        q = self.child.to_q(ctx)
+        return None if q is None else ~q
+
+    def __str__(self):
+        return "not " + _wrap(self.child, (And, Or))
+
+
+def _wrap(expr, kinds):
+    text = str(expr)
+    return f"({text})" if isinstance(expr, kinds) and len(expr.children) > 1 else text
+
+
+class _KeyExpr(Expr):
+    """Base of the leaves: a condition on one key or field."""
+
+    op = None
+
+    @property
+    def uses_params(self):
+        return isinstance(self.key, Key)
+
+    def evaluate(self, params, fields):
+        if isinstance(self.key, Field):
+            if isinstance(self, Exists):
+                return _test_exists_field(self, fields)
+            return _FIELD_TESTS[self.key.kind](self, fields)
+        from .params import get_task_param
+        return self.holds(get_task_param(params, self.key.parts, _NO_VALUE))
+
+    def holds(self, value):
+        """The condition on a parameter value (``_NO_VALUE`` when missing)."""
+        raise NotImplementedError
+
+    def to_q(self, ctx):
+        if isinstance(self.key, Field):
+            return _field_q(self, ctx)
+        return _param_q(self, ctx)
+
+
+class Exists(_KeyExpr):
+    """The key (or field) is present."""
+
+    op = "exists"
+    _fields = ("key",)
+
+    def __init__(self, key):
+        self.key = _as_key(key)
+
+    def holds(self, value):
+        return value is not _NO_VALUE
+
+    def __str__(self):
+        return f"{self.key} exists"
+
+
+class Missing(Exists):
+    """The key (or field) is absent."""
+
+    op = "missing"
+
+    def holds(self, value):
+        return value is _NO_VALUE
+
+    def __str__(self):
+        return f"{self.key} missing"
+
+
+class Compare(_KeyExpr):
+    """``key op value``; ``op`` is one of :data:`OPERATORS`.
+
+    A missing key makes every comparison false (``!=`` and ``not in`` too).
+    ``contains`` / ``not contains`` are written ``value in key`` /
+    ``value not in key``. Raises :class:`QueryError` for an operator and
+    value that do not go together.
+    """
+
+    _fields = ("key", "op", "value")
+
+    def __init__(self, key, op, value):
+        self.key = _as_key(key)
+        if op not in OPERATORS:
+            raise QueryError(f"unknown operator {op!r}; operators: {', '.join(OPERATORS)}")
+        self.op = op
+        self.value = _normalize(value)
+        self._check()
+
+    def _check(self):
+        op, value = self.op, self.value
+        if op in ("in", "not in") and not isinstance(value, list):
+            raise QueryError(f"'{op}' needs a list such as [1, 2], not {format_value(value)}")
+        if op in ("~", "matches") and not isinstance(value, str):
+            raise QueryError(f"'{op}' needs a string, not {format_value(value)}")
+        if op == "matches":
+            try:
+                self.regex = re.compile(value)
+            except re.error as err:
+                raise QueryError(f"bad regular expression {format_value(value)}: {err}") from None
+        if op in _ORDER and not (_is_number(value) or isinstance(value, str)):
+            raise QueryError(f"'{op}' compares numbers or strings, not {format_value(value)}")
+        if isinstance(value, dict) and op not in ("==", "!="):
+            raise QueryError(f"'{op}' cannot take a dict")
+        if isinstance(self.key, Field):
+            _check_field(self)
+        elif op in ("contains", "not contains") and isinstance(value, dict):
+            raise QueryError("'in' cannot look for a dict")
+
+    def holds(self, value):
+        if value is _NO_VALUE:
+            return False
+        op, x = self.op, self.value
+        if op == "==":
+            return equal(value, x)
+        if op == "!=":
+            return not equal(value, x)
+        if op in _ORDER:
+            return ordered(op, value, x)
+        if op == "in":
+            return any(equal(value, item) for item in x)
+        if op == "not in":
+            return not any(equal(value, item) for item in x)
+        if op in ("contains", "not contains"):
+            return _is_list(value) and (op == "contains") == any(equal(v, x) for v in value)
+        if op == "~":
+            return isinstance(value, str) and x in value
+        return isinstance(value, str) and self.regex.search(value) is not None
+
+    def __str__(self):
+        if self.op in ("contains", "not contains"):
+            return f"{format_value(self.value)} {self.op[:-8]}in {self.key}"
+        return f"{self.key} {self.op} {format_value(self.value)}"
+
+
+def _as_key(key):
+    if isinstance(key, (Key, Field)):
+        return key
+    return Key.parse(key)
+
+
+# -- fields (Python) -------------------------------------------------------------
+
+class RecordFields(Mapping):
+    """The fields of a Sumatra record as a read-only mapping (attributes)."""
+
+    def __init__(self, record):
+        self.record = record
+
+    def __getitem__(self, name):
+        if name not in FIELDS or name == "status":
+            raise KeyError(name)
+        try:
+            return getattr(self.record, name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+    def __iter__(self):
+        return (name for name in FIELDS if name != "status" and name in self)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+    def __contains__(self, name):
+        return name in FIELDS and name != "status" and hasattr(self.record, name)
+
+
+def _statuses():
+    from .filters import STATUSES
+    return STATUSES
+
+
+def _check_field(node):
+    field, op, value = node.key, node.op, node.value
+    if op not in _FIELD_OPS[field.kind]:
+        hint = {"tags": " (write 'name' in tags, 'name' not in tags, tags ~ 'text')"}.get(
+            field.kind, "")
+        raise QueryError(f"'{op}' does not apply to {field}{hint}")
+    items = value if op in ("in", "not in") else [value]
+    if field.kind in ("text", "status", "tags"):
+        if not all(isinstance(v, str) for v in items):
+            raise QueryError(f"{field} is text: compare it with strings")
+        if field.kind == "status" and op in ("==", "!=", "in", "not in"):
+            for word in items:
+                if word not in _statuses():
+                    raise QueryError(f"unknown status {word!r}; use one of: "
+                                     + ", ".join(_statuses()))
+    elif field.kind == "number":
+        from .filters import parse_duration
+        node.numbers = [parse_duration(v) for v in items]
+    elif field.kind == "date":
+        from .dates import date_span
+        spans = []
+        for v in items:
+            if isinstance(v, bool) or not isinstance(v, (int, str)):
+                raise QueryError(f"{field} compares with dates such as 20200912 or "
+                                 f"'2020-09-12T13:30', not {format_value(v)}")
+            start, end = date_span(v)
+            spans.append((start, end if end > start else start + _dt.timedelta(microseconds=1)))
+        node.spans = spans
+
+
+def _field_value(node, fields):
+    value = fields.get(node.key.name, None) if isinstance(fields, Mapping) else None
+    return _NO_VALUE if value is None else value
+
+
+def _test_text(node, fields):
+    return node.holds(_field_value(node, fields))
+
+
+def _test_number(node, fields):
+    value = _field_value(node, fields)
+    if value is _NO_VALUE:
+        return False
+    op, numbers = node.op, node.numbers
+    if op == "in":
+        return any(equal(value, n) for n in numbers)
+    if op == "not in":
+        return not any(equal(value, n) for n in numbers)
+    if op == "==":
+        return equal(value, numbers[0])
+    if op == "!=":
+        return not equal(value, numbers[0])
+    return ordered(op, value, numbers[0])
+
+
+def _test_date(node, fields):
+    from .dates import as_utc
+    value = _field_value(node, fields)
+    if value is _NO_VALUE:
+        return False
+    ts = as_utc(value)
+    inside = any(start <= ts < end for start, end in node.spans)
+    start, end = node.spans[0]
+    return {"==": inside, "in": inside, "!=": not inside, "not in": not inside,
+            "<": ts < start, "<=": ts < end, ">": ts >= end, ">=": ts >= start}[node.op]
+
+
+def status_words(fields):
+    """The set of status words of a record (from its ``_finished_``-style tags)."""
+    if fields.get("status") is not None:
+        return {fields["status"]}
+    tags = fields.get("tags") or ()
+    return {t[1:-1] for t in tags if len(t) > 2 and t[0] == t[-1] == "_"
+            and t[1:-1] in _statuses()}
+
+
+def _words_matching(node, words):
+    """The subset of ``words`` a status/tags condition with ~ or matches selects."""
+    if node.op == "~":
+        return {w for w in words if node.value in w}
+    return {w for w in words if node.regex.search(w)}
+
+
+def _test_status(node, fields):
+    words = status_words(fields)
+    op, x = node.op, node.value
+    if op in ("~", "matches"):
+        return bool(_words_matching(node, words))
+    wanted = set(x) if op in ("in", "not in") else {x}
+    if op in ("==", "in"):
+        return bool(words & wanted)
+    return bool(words) and not words & wanted
+
+
+def _test_tags(node, fields):
+    tags = set(fields.get("tags") or ())
+    if node.op in ("~", "matches"):
+        return bool(_words_matching(node, tags))
+    return (node.value in tags) == (node.op == "contains")
+
+
+def _test_exists_field(node, fields):
+    if node.key.kind == "status":
+        present = bool(status_words(fields))
+    elif node.key.kind == "tags":
+        present = bool(fields.get("tags"))
+    else:
+        present = _field_value(node, fields) is not _NO_VALUE
+    return present == (node.op == "exists")
+
+
+_FIELD_TESTS = {"text": _test_text, "number": _test_number, "date": _test_date,
+                "status": _test_status, "tags": _test_tags}
+
+
+# -- parser -------------------------------------------------------------------
+
+_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_WORD = re.compile(r"[^\W\d]\w*")
+_SYMBOL_OPS = ("==", "!=", "<=", ">=", "<", ">", "~")
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t", "0": "\0"}
+
+
+def parse(text):
+    """Parse a ``--where`` expression into an :class:`Expr`.
+
+    Raises :class:`WhereSyntaxError` naming the position of the first error.
+    """
+    if not isinstance(text, str):
+        raise QueryError(f"a --where expression is a string, not {text!r}")
+    return _Parser(text).parse()
+
+
+class _Parser:
+    """Recursive descent: or < and < not < comparison."""
+
+    def __init__(self, text):
+        self.text, self.pos = text, 0
+
+    def error(self, message, pos=None):
+        raise WhereSyntaxError(self.text, self.pos if pos is None else pos, message)
+
+    def skip(self):
+        while self.pos < len(self.text) and self.text[self.pos].isspace():
+            self.pos += 1
+
+    def peek_word(self):
+        self.skip()
+        m = _WORD.match(self.text, self.pos)
+        return m.group() if m else None
+
+    def word(self, *words):
+        """Consume one of ``words`` if it comes next (as a whole word)."""
+        w = self.peek_word()
+        if w in words:
+            self.pos += len(w)
+            return w
+        return None
+
+    def symbol(self, *symbols):
+        self.skip()
+        for s in symbols:
+            if self.text.startswith(s, self.pos):
+                self.pos += len(s)
+                return s
+        return None
+
+    def describe_next(self):
+        self.skip()
+        if self.pos >= len(self.text):
+            return "the end"
+        m = _WORD.match(self.text, self.pos) or _NUMBER.match(self.text, self.pos)
+        return repr(m.group() if m else self.text[self.pos])
+
+    def parse(self):
+        self.skip()
+        if self.pos == len(self.text):
+            self.error("empty expression")
+        expr = self.parse_or()
+        self.skip()
+        if self.pos < len(self.text):
+            if self.text[self.pos] == ")":
+                self.error("unbalanced ')'")
+            self.error(f"unexpected {self.describe_next()}; expected 'and', 'or' or the end")
+        return expr
+
+    def parse_or(self):
+        items = [self.parse_and()]
+        while self.word("or"):
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Or(items)
+
+    def parse_and(self):
+        items = [self.parse_not()]
+        while self.word("and"):
+            items.append(self.parse_not())
+        return items[0] if len(items) == 1 else And(items)
+
+    def parse_not(self):
+        if self.word("not"):
+            return Not(self.parse_not())
+        return self.parse_primary()
+
+    def parse_primary(self):
+        start = self.pos
+        if self.symbol("("):
+            expr = self.parse_or()
+            if not self.symbol(")"):
+                self.error(f"expected ')' to close the '(' at position {start + 1}, "
+                           f"found {self.describe_next()}")
+            return expr
+        self.skip()
+        if self.pos >= len(self.text):
+            self.error("expected a key, a value or '(' but the expression ends")
+        if self.at_value():
+            return self.parse_value_first()
+        return self.parse_key_first()
+
+    def at_value(self):
+        c = self.text[self.pos]
+        return (c in "'\"[-.0123456789") or self.peek_word() in _CONSTANTS
+
+    # key op value
+    def parse_key_first(self):
+        start = self.pos
+        key = self.parse_key()
+        if self.word("exists"):
+            return Exists(key)
+        if self.word("missing"):
+            return Missing(key)
+        op = self.parse_operator(key)
+        self.skip()
+        value_pos = self.pos
+        value = self.parse_value(f"expected a value after '{op}'")
+        return self.build(key, op, value, start, value_pos)
+
+    def parse_operator(self, key):
+        self.skip()
+        op_pos = self.pos
+        if self.word("not"):
+            if not self.word("in"):
+                self.error("expected 'in' after 'not'")
+            return "not in"
+        w = self.word("in", "matches")
+        if w:
+            return w
+        if self.text.startswith("=", self.pos) and not self.text.startswith("==", self.pos):
+            self.error("'=' is not an operator: write '=='")
+        s = self.symbol(*_SYMBOL_OPS)
+        if s:
+            return s
+        self.error(f"expected an operator (== != < <= > >= in, not in, ~, matches, exists, "
+                   f"missing) after '{key}', found {self.describe_next()}", op_pos)
+
+    # value op key
+    def parse_value_first(self):
+        value_pos = self.pos
+        value = self.parse_value("expected a value")
+        self.skip()
+        op_pos = self.pos
+        if self.word("not"):
+            if not self.word("in"):
+                self.error("expected 'in' after 'not'")
+            op = "not contains"
+        elif self.word("in"):
+            op = "contains"
+        else:
+            op = self.symbol(*_SYMBOL_OPS[:-1])
+            if op is None:
+                if self.text.startswith("~", self.pos) or self.peek_word() == "matches":
+                    self.error("put the key before '~' or 'matches'")
+                self.error("expected an operator (== != < <= > >= in, not in) after the "
+                           f"value, found {self.describe_next()}", op_pos)
+            op = _FLIP[op]
+        self.skip()
+        key_pos = self.pos
+        key = self.parse_key()
+        return self.build(key, op, value, key_pos, value_pos)
+
+    def build(self, key, op, value, key_pos, value_pos):
+        try:
+            return Compare(key, op, value)
+        except QueryError as err:
+            message = str(err).splitlines()[0]
+            pos = key_pos if "does not apply" in message else value_pos
+            raise WhereSyntaxError(self.text, pos, message) from None
+
+    def parse_key(self):
+        self.skip()
+        parts, quoted = [], []
+        while True:
+            if self.text.startswith("`", self.pos):
+                part, end = _backticked(self.text, self.pos)
+                if part is None:
+                    self.error("unclosed backtick")
+                if not part:
+                    self.error("empty key segment ``")
+                quoted.append(True)
+            else:
+                pattern = _FIRST_SEGMENT if not parts else _SEGMENT
+                m = pattern.match(self.text, self.pos)
+                if not m:
+                    if parts:
+                        self.error("expected a key segment after '.'")
+                    self.error(f"expected a key, a value or '(', found {self.describe_next()}")
+                part, end = m.group(), m.end()
+                if part in KEYWORDS and not parts:
+                    self.error(f"'{part}' is a keyword: quote a key named so with backticks, "
+                               f"`{part}`")
+                quoted.append(False)
+            parts.append(part)
+            self.pos = end
+            if not self.text.startswith(".", self.pos):
+                break
+            self.pos += 1
+        if len(parts) == 1 and not quoted[0] and parts[0] in FIELDS:
+            return Field(parts[0])
+        return Key(parts)
+
+    def parse_value(self, expected):
+        self.skip()
+        start = self.pos
+        if self.pos >= len(self.text):
+            self.error(expected + " but the expression ends")
+        c = self.text[self.pos]
+        if c in "'\"":
+            return self.parse_string()
+        if c == "[":
+            self.pos += 1
+            items = []
+            while True:
+                self.skip()
+                if self.symbol("]"):
+                    return items
+                items.append(self.parse_value("expected a value or ']' in the list"))
+                if self.symbol(","):
+                    continue
+                if self.symbol("]"):
+                    return items
+                self.error(f"expected ',' or ']' in the list opened at position {start + 1}, "
+                           f"found {self.describe_next()}")
+        m = _NUMBER.match(self.text, self.pos)
+        if m:
+            end = m.end()
+            if end < len(self.text) and (self.text[end].isalnum() or self.text[end] in "_."):
+                self.error(f"bad number {self.text[self.pos:end + 1]!r}")
+            self.pos = end
+            literal = m.group()
+            return int(literal) if re.fullmatch(r"-?\d+", literal) else float(literal)
+        w = self.peek_word()
+        if w in _CONSTANTS:
+            self.pos += len(w)
+            return _CONSTANTS[w]
+        self.error(f"{expected}, found {self.describe_next()}"
+                   + (" (quote strings: 'text')" if w else ""))
+
+    def parse_string(self):
+        quote, start = self.text[self.pos], self.pos
+        i, out = self.pos + 1, []
+        while i < len(self.text):
+            c = self.text[i]
+            if c == quote:
+                self.pos = i + 1
+                return "".join(out)
+            if c == "\\":
+                nxt = self.text[i + 1:i + 2]
+                if nxt in _ESCAPES:
+                    out.append(_ESCAPES[nxt])
+                    i += 2
+                    continue
+                width = {"u": 4, "U": 8}.get(nxt)
+                digits = self.text[i + 2:i + 2 + width] if width else ""
+                if width and re.fullmatch(r"[0-9a-fA-F]+", digits) and len(digits) == width:
+                    code = int(digits, 16)
+                    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                        self.error(f"\\{nxt}{digits} is not a character", i)
+                    out.append(chr(code))
+                    i += 2 + width
+                    continue
+                self.error(f"unknown escape '\\{nxt}' (use \\\\ \\' \\\" \\n \\r \\t "
+                           "\\uXXXX \\UXXXXXXXX)", i)
+            out.append(c)
+            i += 1
+        self.error("unterminated string", start)
+
+
+# -- SQL: record fields ---------------------------------------------------------------
+
+def _never():
+    from django.db.models import Q
+    return Q(pk__in=[])
+
+
+def _safe_number(x):
+    """Whether a number compares identically in Python and in SQL (see _pg_number)."""
+    if isinstance(x, int):
+        return abs(x) < _SAFE_INT
+    return math.isfinite(x) and (x == 0 or _TINY_FLOAT <= abs(x) < _SAFE_INT)
+
+
+def _sql_value_ok(x):
+    """Whether a literal can be sent to SQL as is (numbers safe, no NUL, no dict)."""
+    if _is_number(x):
+        return _safe_number(x)
+    if isinstance(x, str):
+        return "\0" not in x
+    if isinstance(x, list):
+        return all(map(_sql_value_ok, x))
+    return x is None or isinstance(x, bool)
+
+
+def _tagged(ctx, names):
+    """Q selecting records carrying a tag in ``names``, or any tag (None)."""
+    from django.db.models import Q
+    items = ctx.models.TaggedItem.objects.filter(content_type_id=ctx.record_ctype_id)
+    if names is not None:
+        items = items.filter(tag__name__in=sorted(names))
+    return Q(db_id__in=items.values("object_id"))
+
+
+def _field_q(node, ctx):
+    from django.db.models import F, Q, Value
+    from django.db.models.functions import Collate, StrIndex
+    from django.db.models.lookups import (GreaterThan, GreaterThanOrEqual, LessThan,
+                                          LessThanOrEqual)
+    field, op = node.key, node.op
+    kind, name = field.kind, field.name
+    if ctx.vendor not in ("sqlite", "postgresql"):
+        return None
+    if kind == "status":
+        any_status = _tagged(ctx, [f"_{w}_" for w in _statuses()])
+        if op in ("exists", "missing"):
+            return any_status if op == "exists" else ~any_status
+        if op in ("~", "matches"):
+            words = _words_matching(node, _statuses())
+        else:
+            words = set(node.value) if op in ("in", "not in") else {node.value}
+        has = _tagged(ctx, [f"_{w}_" for w in words])
+        return has if op in ("==", "in", "~", "matches") else any_status & ~has
+    if kind == "tags":
+        if op in ("exists", "missing"):
+            return _tagged(ctx, None) if op == "exists" else ~_tagged(ctx, None)
+        if op in ("~", "matches"):
+            return _tagged(ctx, _words_matching(node, ctx.tag_names()))
+        has = _tagged(ctx, [node.value])
+        return has if op == "contains" else ~has
+    present = Q(**{f"{name}__isnull": False})
+    if op in ("exists", "missing"):
+        return present if op == "exists" else ~present
+    if kind == "date":
+        return _date_q(node)
+    values = node.numbers if kind == "number" else (
+        node.value if op in ("in", "not in") else [node.value])
+    if not all(map(_sql_value_ok, values)):
+        return None
+    if op == "matches":
+        return None if ctx.vendor != "sqlite" else Q(**{f"{name}__regex": node.value})
+    if op == "~":
+        return Q(GreaterThan(StrIndex(F(name), Value(node.value)), 0))
+    if op in ("in", "not in"):
+        q = Q(**{f"{name}__in": values})
+        return q if op == "in" else present & ~q
+    if op in ("==", "!="):
+        q = Q(**{name: values[0]})
+        return q if op == "==" else present & ~q
+    lhs = F(name)
+    if kind == "text" and ctx.vendor == "postgresql":
+        lhs = Collate(lhs, "C")  # code-point order, as Python compares strings
+    lookup = {"<": LessThan, "<=": LessThanOrEqual, ">": GreaterThan,
+              ">=": GreaterThanOrEqual}[op]
+    q = Q(lookup(lhs, Value(values[0])))
+    if kind == "number" and ctx.vendor == "postgresql" and op in (">", ">="):
+        q &= Q(**{f"{name}__lt": float("nan")})  # PostgreSQL's NaN is above every number
+    return q
+
+
+def _date_q(node):
+    from django.db.models import Q
+
+    def within(span):
+        return Q(timestamp__gte=span[0], timestamp__lt=span[1])
+    op, (start, end) = node.op, node.spans[0]
+    if op in ("==", "!=", "in", "not in"):
+        q = _never()
+        for span in node.spans:
+            q |= within(span)
+        return q if op in ("==", "in") else ~q
+    return {"<": Q(timestamp__lt=start), "<=": Q(timestamp__lt=end),
+            ">": Q(timestamp__gte=end), ">=": Q(timestamp__gte=start)}[op]
+
+
+# -- SQL: parameters ---------------------------------------------------------------
+#
+# A key is resolved in one scalar subquery built from layers (derived tables,
+# kept from being flattened so each layer is computed once per row). Each
+# layer holds the *state* of the lookup at a concrete path Q (with the
+# ``inputs`` levels it went through):
+#
+#   effective value E(Q) -- SQLite: a JSON path into the content ("ep"), or
+#       PostgreSQL: the jsonb value ("ev"); "ob" = 1 when a command-line
+#       override below Q makes E(Q) a dict without stored text;
+#   raw: the value at Q ignoring overrides ("rq"/"rv");
+#   the newest override naming a prefix of Q ("pid": its position among the
+#       top-level dotted keys, "op"/"ov": the value at Q inside it);
+#   "j": the dotted text of Q (matched against dotted keys).
+#
+# apply_overrides() applies dotted keys in document order: E(Q) is decided by
+# the newest dotted key S that names a prefix of Q (then E(Q) lies inside S's
+# value) or extends Q (then E(Q) is a dict); with neither, it is the raw value.
+
+
+class _Sql:
+    """SQL text with ``%s`` placeholders and their parameters."""
+
+    __slots__ = ("text", "params")
+
+    def __init__(self, text, params=()):
+        self.text, self.params = text, list(params)
+
+    def __repr__(self):
+        return f"_Sql({self.text!r}, {self.params!r})"
+
+
+def _f(template, *args):
+    """Fill each ``{}`` of ``template``: _Sql inline, anything else as a parameter."""
+    pieces = template.split("{}")
+    if len(pieces) != len(args) + 1:
+        raise ValueError("placeholders and arguments differ")
+    text, params = [pieces[0]], []
+    for arg, piece in zip(args, pieces[1:]):
+        if isinstance(arg, _Sql):
+            text.append(arg.text)
+            params.extend(arg.params)
+        else:
+            text.append("%s")
+            params.append(arg)
+        text.append(piece)
+    return _Sql("".join(text), params)
+
+
+def _join(sep, items):
+    items = list(items)
+    return _f(sep.join(["{}"] * len(items)), *items)
+
+
+_RAW = _Sql
+
+
+class _Chain:
+    """Builds the subquery resolving a key, and conditions on its value."""
+
+    TRUE, FALSE = _RAW("1"), _RAW("0")
+    NULL_POSITION = NULL_VALUE = _RAW("NULL")
+
+    def __init__(self, column):
+        self.c = column          # the ParameterSet.content column
+        self.n_alias = 0
+        self.layers = []         # (name, SELECT) of the WITH clause
+
+    def alias(self):
+        self.n_alias += 1
+        return f"e{self.n_alias}"
+
+    def layer(self, columns, inner=None):
+        """Add a layer computing ``columns`` from the row of layer ``inner``
+        (as ``s``); return its name. Layers are common table expressions:
+        nested subqueries would overflow SQLite's parser stack."""
+        cols = _join(", ", (_f("{} AS " + name, sql) for name, sql in columns.items()))
+        name = f"l{len(self.layers)}"
+        source = "" if inner is None else f" FROM {inner} AS s"
+        self.layers.append(_f(name + " AS (SELECT {}" + source + self.NO_FLATTEN + ")", cols))
+        return name
+
+    def carry(self, names):
+        return {n: _RAW("s." + n) for n in names}
+
+    def resolve(self, parts):
+        """The layered subquery whose single row is the state at the key's leaf."""
+        chain = self.root()
+        for level, part in enumerate(parts):
+            chain = self.level(chain, part, level == 0)
+        return chain
+
+    def level(self, chain, part, first):
+        """Layers resolving one more part: directly, or in a task description's inputs."""
+        keep = self.CONSTANT + self.STATE
+        scans = {}
+        for k, tag in ((part, "p"), ("taskname", "t"), ("module", "mo"), ("inputs", "i")):
+            scans.update(self.scans("s", k, first, tag))
+        chain = self.layer({**self.carry(keep), **scans}, chain)
+        # states for Q+part, Q+inputs; existence of Q+taskname, Q+module
+        cols = self.carry(self.CONSTANT)
+        cols.update(self.step("s", part, first, "p"))
+        cols.update(self.step("s", "inputs", first, "i"))
+        for k, tag in (("taskname", "t"), ("module", "mo")):
+            cols["x_" + tag] = self.exists_expr(self.step_state("s", k, first, tag))
+        chain = self.layer(cols, chain)
+        # is Q a task description, does Q+part exist; scans for Q+inputs+part
+        p_state = {n: _RAW(f"s.{n}_p") for n in self.STATE}
+        i_state = {n: _RAW(f"s.{n}_i") for n in self.STATE}
+        cols = self.carry(self.CONSTANT + [f"{n}_p" for n in self.STATE]
+                          + [f"{n}_i" for n in self.STATE])
+        cols["pe"] = self.exists_expr(p_state)
+        cols["td"] = _f("CASE WHEN s.x_t = {} AND s.x_mo = {} AND {} = {} "
+                        "THEN {} ELSE {} END", self.TRUE, self.TRUE,
+                        self.object_expr(i_state), self.TRUE, self.TRUE, self.FALSE)
+        cols.update(self.scans("s", part, False, tag="ip", state="i"))
+        chain = self.layer(cols, chain)
+        # the state at Q+part, or at Q+inputs+part for a task description lacking part
+        ip_state = self.step_state("s", part, False, "ip", state="i")
+        cols = self.carry(self.CONSTANT)
+        for name in self.STATE:
+            cols[name] = _f("CASE WHEN s.pe = {} AND s.td = {} THEN {} ELSE s." + name + "_p END",
+                            self.FALSE, self.TRUE, ip_state[name])
+        return self.layer(cols, chain)
+
+    def step(self, s, k, first, tag):
+        return {f"{n}_{tag}": v for n, v in self.step_state(s, k, first, tag).items()}
+
+    def step_state(self, s, k, first, tag, state=None):
+        """The state at Q+k from the state at Q (columns ``s.<name>[_state]``) and
+        the scans ``s.E_<tag>``, ``s.X_<tag>`` for Q+k."""
+        def col(name):
+            return _RAW(f"{s}.{name}_{state}" if state else f"{s}.{name}")
+        e, x = _RAW(f"{s}.E_{tag}"), _RAW(f"{s}.X_{tag}")
+        newer = _f("{} IS NOT NULL AND ({} IS NULL OR {} > {})", e, col("pid"), e, col("pid"))
+        pid = _f("CASE WHEN {} THEN {} ELSE {} END", newer, e, col("pid"))
+        ob = _f("CASE WHEN {} IS NOT NULL AND {} > COALESCE({}, 0) THEN {} ELSE {} END",
+                x, x, pid, self.TRUE, self.FALSE)
+        raw = self.NULL_VALUE if first and "." in k else self.child(col(self.RAW), k, s)
+        over = _f("CASE WHEN {} THEN {} ELSE {} END", newer, self.override_value(s, col, k, first),
+                  self.child(col(self.OVER), k, s))
+        value = _f("CASE WHEN {} = {} THEN NULL WHEN {} IS NOT NULL THEN {} ELSE {} END",
+                   ob, self.TRUE, pid, over, raw)
+        out = {self.VALUE: value, "ob": ob, self.RAW: raw, self.OVER: over, "pid": pid,
+               "j": self.joined(col("j"), k, first)}
+        out.update(self.extra_state(s, col, k, first))
+        return out
+
+    def scans(self, s, k, first, tag, state=None):
+        """Positions of the newest top-level dotted key equal to (E) or
+        extending (X) the dotted text of Q+k."""
+        j = self.joined(_RAW(f"{s}.j_{state}" if state else f"{s}.j"), k, first)
+        if isinstance(j, _Sql) and j.text == "NULL":
+            return {f"E_{tag}": self.NULL_POSITION, f"X_{tag}": self.NULL_POSITION}
+        return {f"E_{tag}": self.position(s, _f("{} = {}", self.KEY, j)),
+                f"X_{tag}": self.position(s, _f(self.PREFIX, j, j))}
+
+    def joined(self, j, k, first):
+        if "." in k:
+            return _RAW("NULL")
+        return self.param(k) if first else _f("({} || '.' || {})", j, self.param(k))
+
+    # conditions on the resolved value ------------------------------------------
+    def condition(self, node):
+        """The SQL (never NULL) of ``node`` on the key's value.
+
+        Rows whose text cannot hold a dotted key that starts like the
+        lookup's first level (the part, ``inputs``, ``taskname``, ``module``)
+        take the fast path, :meth:`tree`; the others the layered lookup.
+        """
+        parts = node.key.parts
+        needles = {'"' + json.dumps(k, ensure_ascii=a)[1:-1] + "."
+                   for k in (parts[0], "inputs", "taskname", "module") for a in (True, False)}
+        maybe = _join(" OR ", (self.contains_text(n) for n in sorted(needles)))
+        return _f("CASE WHEN {} THEN {} ELSE {} END",
+                  maybe, self.layered(node), self.fast(node))
+
+    def layered(self, node):
+        """The lookup as layers of state, overrides included."""
+        state = self.resolve(node.key.parts)
+        leaf = _f("CASE WHEN s.ob = {} THEN {} WHEN {} THEN {} ELSE {} END",
+                  self.TRUE, self.const(node.holds({})),
+                  self.missing_test(), self.const(node.holds(_NO_VALUE)),
+                  self.compare(node, self.leaf_ref()))
+        return _f("(WITH {} SELECT {} FROM " + state + " AS s)",
+                  _join(", ", self.layers), leaf)
+
+    def tree(self, node, path=(), i=0):
+        """The lookup without overrides, as a CASE over the concrete paths
+        (with or without each ``inputs`` level) the key may resolve to."""
+        parts = node.key.parts
+        if i == len(parts):
+            return self.compare(node, self.ref(path))
+        part = parts[i]
+        below = []
+        if path or "." not in part:
+            below.append((self.present(path + (part,)), path + (part,)))
+        desc = _join(" AND ", [self.present(path + ("taskname",)),
+                               self.present(path + ("module",)),
+                               self.is_type(self.ref(path + ("inputs",)), "object")])
+        via = path + ("inputs", part)
+        below.append((_f("{} AND {}", desc, self.present(via)), via))
+        cases = _join(" ", (_f("WHEN {} THEN {}", test, self.tree(node, sub, i + 1))
+                            for test, sub in below))
+        return _f("CASE {} ELSE {} END", cases, self.const(node.holds(_NO_VALUE)))
+
+    def const(self, flag):
+        return self.TRUE if flag else self.FALSE
+
+    def case(self, guard, then):
+        return _f("CASE WHEN {} THEN {} ELSE {} END", guard, then, self.FALSE)
+
+    def compare(self, node, ref):
+        if not isinstance(node, Compare):
+            return self.const(isinstance(node, Exists) and not isinstance(node, Missing))
+        op, x = node.op, node.value
+        if op == "==":
+            return self.eq(ref, x)
+        if op == "!=":
+            return _f("NOT {}", self.eq(ref, x))
+        if op in _ORDER:
+            if isinstance(x, str):
+                return self.case(self.is_type(ref, "string"), self.text_cmp(ref, op, x))
+            return self.case(self.is_type(ref, "number"), self.num_cmp(ref, op, x))
+        if op in ("in", "not in"):
+            any_eq = _f("({})", _join(" OR ", (self.eq(ref, item) for item in x))) if x \
+                else self.FALSE
+            return any_eq if op == "in" else _f("NOT {}", any_eq)
+        if op in ("contains", "not contains"):
+            found = self.elements_exist(ref, lambda elem: self.eq(elem, x))
+            return self.case(self.is_type(ref, "array"),
+                             found if op == "contains" else _f("NOT {}", found))
+        if op == "~":
+            return self.case(self.is_type(ref, "string"), self.substring(ref, x))
+        return self.case(self.is_type(ref, "string"), self.regex(ref, x))
+
+    def eq(self, ref, x):
+        if x is None:
+            return self.case(self.is_type(ref, "null"), self.TRUE)
+        if isinstance(x, bool):
+            return self.case(self.is_type(ref, "true" if x else "false"), self.TRUE)
+        if isinstance(x, str):
+            return self.case(self.is_type(ref, "string"), self.text_cmp(ref, "==", x))
+        if _is_number(x):
+            return self.case(self.is_type(ref, "number"), self.num_cmp(ref, "==", x))
+        parts = [_f("{} = {}", self.array_length(ref), len(x))]
+        parts += [self.eq(self.item(ref, i), item) for i, item in enumerate(x)]
+        return self.case(self.is_type(ref, "array"), _f("({})", _join(" AND ", parts)))
+
+
+class _SQLiteChain(_Chain):
+    """SQLite's JSON1 functions; keys are read with JSON paths.
+
+    SQLite (before 3.45) matches a path label against the key *as written*
+    in the JSON text, escapes included. Python's ``json`` module writes a key
+    the same way except for non-ASCII characters, which it escapes unless
+    ``ensure_ascii=False`` -- in which case no ASCII-only text has any. So a
+    label is spelled raw when the content has a non-ASCII byte ("m"), else
+    escaped.
+    """
+
+    vendor = "sqlite"
+    NO_FLATTEN = " LIMIT -1"
+    CONSTANT = ["m", "dk"]
+    STATE = ["ep", "ob", "rq", "op", "pid", "j", "sj"]
+    VALUE, RAW, OVER = "ep", "rq", "op"
+    KEY = _RAW("json_extract(d.value, '$[1]')")
+    PREFIX = "substr(json_extract(d.value, '$[1]'), 1, length({}) + 1) = {} || '.'"
+    KIND = {"number": "IN ('integer', 'real')", "string": "= 'text'", "true": "= 'true'",
+            "false": "= 'false'", "null": "= 'null'", "array": "= 'array'",
+            "object": "= 'object'"}
+
+    @staticmethod
+    def pushable(node):
+        # A path label cannot hold '"' (no escape in SQLite's path syntax); DEL
+        # is written raw or escaped depending on ensure_ascii, in ASCII text.
+        return not any('"' in p or "\x7f" in p for p in node.key.parts)
+
+    def param(self, k):
+        return _f("{}", k)
+
+    def root(self):
+        c = self.c
+        dotted = _f("CASE WHEN json_type({}) = 'object' THEN (SELECT json_group_array("
+                    "json_array(id, key)) FROM json_each({}) WHERE instr(key, '.') > 0) END",
+                    c, c)
+        return self.layer({
+            "m": _f("length(CAST({} AS BLOB)) <> length({})", c, c), "dk": dotted,
+            "ep": _f("CASE WHEN json_type({}) = 'object' THEN '$' END", c), "ob": self.FALSE,
+            "rq": _RAW("'$'"), "op": _RAW("NULL"), "pid": _RAW("NULL"), "j": _RAW("''"),
+            "sj": _RAW("''")})
+
+    def spelled(self, k, m):
+        raw, escaped = (json.dumps(k, ensure_ascii=a)[1:-1] for a in (False, True))
+        if raw == escaped:
+            return _f("{}", raw)
+        return _f("CASE WHEN {} THEN {} ELSE {} END", m, raw, escaped)
+
+    def position(self, s, where):
+        return _f("CASE WHEN {}.dk <> '[]' THEN (SELECT max(json_extract(d.value, '$[0]')) "
+                  "FROM json_each({}.dk) AS d WHERE {}) END", _RAW(s), _RAW(s), where)
+
+    def child(self, path, k, s):
+        return _f("{} || '.\"' || {} || '\"'", path, self.spelled(k, _RAW(f"{s}.m")))
+
+    def override_value(self, s, col, k, first):
+        sj = self.extra_state(s, col, k, first)["sj"]
+        return _f("'$.\"' || {} || '\"'", sj)
+
+    def extra_state(self, s, col, k, first):
+        spelled = self.spelled(k, _RAW(f"{s}.m"))
+        return {"sj": spelled if first else _f("{} || '.' || {}", col("sj"), spelled)}
+
+    def exists_expr(self, state):
+        return _f("CASE WHEN {} = 1 OR json_type({}, {}) IS NOT NULL THEN 1 ELSE 0 END",
+                  state["ob"], self.c, state["ep"])
+
+    def object_expr(self, state):
+        return _f("CASE WHEN {} = 1 OR json_type({}, {}) = 'object' THEN 1 ELSE 0 END",
+                  state["ob"], self.c, state["ep"])
+
+    def missing_test(self):
+        return _f("json_type({}, s.ep) IS NULL", self.c)
+
+    def contains_text(self, needle):
+        # GLOB: case-sensitive, and much faster than instr() on long texts
+        pattern = "*" + re.sub(r"([*?\[])", r"[\1]", needle) + "*"
+        return _f("{} GLOB {}", self.c, pattern)
+
+    def fast(self, node):
+        labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
+        if not labels:
+            return self.tree(node)
+        raw, self.ascii = self.tree(node), True
+        escaped, self.ascii = self.tree(node), False
+        return _f("CASE WHEN length(CAST({} AS BLOB)) <> length({}) THEN {} ELSE {} END",
+                  self.c, self.c, raw, escaped)
+
+    ascii = False   # how fast() spells path labels
+
+    def ref(self, path):
+        labels = "".join('."' + json.dumps(k, ensure_ascii=self.ascii)[1:-1] + '"' for k in path)
+        return ("path", self.c, _f("{}", "$" + labels))
+
+    def present(self, path):
+        return _f("{} IS NOT NULL", self.type_of(self.ref(path)))
+
+    def leaf_ref(self):
+        return ("path", self.c, _RAW("s.ep"))
+
+    # values: ("path", doc, path) or ("row", alias) of json_each
+    def type_of(self, ref):
+        if ref[0] == "row":
+            return _RAW(f"{ref[1]}.type")
+        return _f("json_type({}, {})", ref[1], ref[2])
+
+    def value_of(self, ref):
+        if ref[0] == "row":
+            return _RAW(f"{ref[1]}.value")
+        return _f("json_extract({}, {})", ref[1], ref[2])
+
+    def is_type(self, ref, kind):
+        return _f("{} " + self.KIND[kind], self.type_of(ref))
+
+    def item(self, ref, i):
+        if ref[0] == "row":
+            return ("path", _RAW(f"{ref[1]}.value"), _f("{}", f"$[{i}]"))
+        return ("path", ref[1], _f("{} || {}", ref[2], f"[{i}]"))
+
+    def array_length(self, ref):
+        if ref[0] == "row":
+            return _RAW(f"json_array_length({ref[1]}.value)")
+        return _f("json_array_length({}, {})", ref[1], ref[2])
+
+    def elements_exist(self, ref, cond):
+        a = self.alias()
+        source = (_RAW(f"json_each({ref[1]}.value)") if ref[0] == "row"
+                  else _f("json_each({}, {})", ref[1], ref[2]))
+        return _f("EXISTS (SELECT 1 FROM {} AS " + a + " WHERE {})", source, cond(("row", a)))
+
+    def num_cmp(self, ref, op, x):
+        return _f("{} " + ("=" if op == "==" else op) + " {}", self.value_of(ref), x)
+
+    def text_cmp(self, ref, op, x):
+        return _f("{} " + ("=" if op == "==" else op) + " {}", self.value_of(ref), x)
+
+    def substring(self, ref, x):
+        return _f("instr({}, {}) > 0", self.value_of(ref), x)
+
+    def regex(self, ref, x):
+        return _f("{} REGEXP {}", self.value_of(ref), x)  # Django's: Python's re.search
+
+
+class _PostgresChain(_Chain):
+    """PostgreSQL: the content is cast to jsonb once per row; lookups walk
+    jsonb values. Dotted keys are ordered from the text (``json_each`` keeps
+    the document order; jsonb does not)."""
+
+    vendor = "postgresql"
+    NO_FLATTEN = " OFFSET 0"
+    TRUE, FALSE = _RAW("TRUE"), _RAW("FALSE")
+    NULL_POSITION, NULL_VALUE = _RAW("CAST(NULL AS bigint)"), _RAW("CAST(NULL AS jsonb)")
+    CONSTANT = ["d", "dk"]
+    STATE = ["ev", "ob", "rv", "ov", "pid", "j"]
+    VALUE, RAW, OVER = "ev", "rv", "ov"
+    KEY = _RAW("d.k")
+    PREFIX = "left(d.k, length({}) + 1) = {} || '.'"
+    KIND = {"number": "= 'number'", "string": "= 'string'", "true": "= 'boolean'",
+            "false": "= 'boolean'", "null": "= 'null'", "array": "= 'array'",
+            "object": "= 'object'"}
+
+    @staticmethod
+    def pushable(node):
+        return node.op != "matches"  # POSIX regular expressions differ from Python's
+
+    def param(self, k):
+        return _f("CAST({} AS text)", k)
+
+    def root(self):
+        c = self.c
+        doc = self.layer({"d": _f("CAST({} AS jsonb)", c)})
+        dotted = _f("CASE WHEN jsonb_typeof(s.d) = 'object' AND EXISTS (SELECT 1 FROM "
+                    "jsonb_object_keys(s.d) AS k WHERE strpos(k, '.') > 0) THEN ARRAY("
+                    "SELECT o.key FROM json_each(CAST({} AS json)) WITH ORDINALITY AS "
+                    "o(key, value, n) WHERE strpos(o.key, '.') > 0 ORDER BY o.n) "
+                    "ELSE CAST(ARRAY[] AS text[]) END", c)
+        return self.layer({
+            "d": _RAW("s.d"), "dk": dotted,
+            "ev": _RAW("CASE WHEN jsonb_typeof(s.d) = 'object' THEN s.d END"),
+            "ob": self.FALSE, "rv": _RAW("s.d"), "ov": self.NULL_VALUE,
+            "pid": self.NULL_POSITION, "j": _RAW("CAST('' AS text)")}, doc)
+
+    def position(self, s, where):
+        return _f("CASE WHEN cardinality({}.dk) > 0 THEN (SELECT max(d.i) FROM "
+                  "unnest({}.dk) WITH ORDINALITY AS d(k, i) WHERE {}) END",
+                  _RAW(s), _RAW(s), where)
+
+    def child(self, value, k, s):
+        return _f("CASE WHEN jsonb_typeof({}) = 'object' THEN {} -> {} END",
+                  value, value, self.param(k))
+
+    def override_value(self, s, col, k, first):
+        return _f("{}.d -> {}", _RAW(s), self.joined(col("j"), k, first))
+
+    def extra_state(self, s, col, k, first):
+        return {}
+
+    def exists_expr(self, state):
+        return _f("({} OR {} IS NOT NULL)", state["ob"], state["ev"])
+
+    def object_expr(self, state):
+        return _f("({} OR jsonb_typeof({}) = 'object')", state["ob"], state["ev"])
+
+    def missing_test(self):
+        return _RAW("s.ev IS NULL")
+
+    def contains_text(self, needle):
+        return _f("strpos({}, CAST({} AS text)) > 0", self.c, needle)
+
+    def fast(self, node):
+        return _f("(SELECT {} FROM (SELECT CAST({} AS jsonb) AS d OFFSET 0) AS s)",
+                  self.tree(node), self.c)
+
+    def ref(self, path):
+        return _f("(s.d" + " -> {}" * len(path) + ")", *(self.param(k) for k in path))
+
+    def present(self, path):
+        return _f("{} IS NOT NULL", self.ref(path))
+
+    def leaf_ref(self):
+        return _RAW("s.ev")
+
+    def is_type(self, ref, kind):
+        test = _f("jsonb_typeof({}) " + self.KIND[kind], ref)
+        if kind in ("true", "false"):
+            return _f("({} AND {} = CAST({} AS jsonb))", test, ref, kind)
+        return test
+
+    def item(self, ref, i):
+        return _f("({} -> {})", ref, _RAW(str(i)))
+
+    def array_length(self, ref):
+        return _f("jsonb_array_length({})", ref)
+
+    def elements_exist(self, ref, cond):
+        a = self.alias()
+        return _f("EXISTS (SELECT 1 FROM jsonb_array_elements({}) AS " + a + "(v) WHERE {})",
+                  ref, cond(_RAW(f"{a}.v")))
+
+    def num_cmp(self, ref, op, x):
+        return _pg_number(_f("CAST({} AS numeric)", ref), "=" if op == "==" else op, x)
+
+    def text_cmp(self, ref, op, x):
+        text = _f("({} #>> {})", ref, _RAW("'{}'"))
+        if op == "==":
+            return _f("{} = CAST({} AS text)", text, x)
+        return _f('{} COLLATE "C" ' + op + ' CAST({} AS text) COLLATE "C"', text, x)
+
+    def substring(self, ref, x):
+        text = _f("({} #>> {})", ref, _RAW("'{}'"))
+        return _f("strpos({}, CAST({} AS text)) > 0", text, x)
+
+
+@functools.cache
+def _tiny():
+    """2**-1075 exactly: decimal texts at or below it become 0.0 as doubles."""
+    return decimal.Decimal(5 ** 1075).scaleb(-1075)
+
+
+def _pg_number(n, op, x):
+    """``n op x`` for a jsonb number ``n`` (numeric, exact) as Python compares
+    json.loads(text) with ``x``: jsonb keeps the exact decimal, Python rounds
+    a non-integer to a double. Integers and numbers beyond 2**53 compare
+    exactly (|x| < 2**53 cannot tie with them); tiny numbers round to 0 or
+    keep their sign (x is 0 or |x| >= 1e-300); the rest compare as doubles.
+    """
+    exact = x if isinstance(x, int) else decimal.Decimal(x)
+    return _f(f"CASE WHEN abs({{}}) >= {_SAFE_INT} OR {{}} = trunc({{}}) "
+              f"THEN {{}} {op} CAST({{}} AS numeric) "
+              f"WHEN abs({{}}) < 1e-307 THEN (CASE WHEN abs({{}}) <= CAST({{}} AS numeric) "
+              f"THEN 0 ELSE {{}} END) {op} CAST({{}} AS numeric) "
+              f"ELSE CAST({{}} AS double precision) {op} CAST({{}} AS double precision) END",
+              n, n, n, n, exact, n, n, _tiny(), n, exact, n, float(x))
+
+
+_CHAINS = {"sqlite": _SQLiteChain, "postgresql": _PostgresChain}
+
+
+@functools.cache
+def _condition_class():
+    from django.db.models import BooleanField, Expression, F
+
+    class JSONCondition(Expression):
+        """A ``where`` leaf on parameters, compiled when the query is."""
+
+        output_field = BooleanField()
+
+        def __init__(self, node, content=None):
+            super().__init__()
+            self.node = node
+            self.content = content if content is not None else F("parameters__content")
+
+        def get_source_expressions(self):
+            return [self.content]
+
+        def set_source_expressions(self, exprs):
+            (self.content,) = exprs
+
+        def as_sql(self, compiler, connection):
+            column, params = compiler.compile(self.content)
+            sql = _CHAINS[connection.vendor](_Sql(column, params)).condition(self.node)
+            return sql.text, sql.params
+
+    return JSONCondition
+
+
+def _param_q(node, ctx):
+    from django.db.models import Q
+    chain = _CHAINS.get(ctx.vendor)
+    if chain is None or not ctx.params_json or not chain.pushable(node):
+        return None
+    if isinstance(node, Compare) and not _sql_value_ok(node.value):
+        return None
+    return Q(_condition_class()(node))
