@@ -982,8 +982,9 @@ def _field_q(node, ctx):
         return None
     if op == "matches":
         return None if ctx.vendor != "sqlite" else Q(**{f"{name}__regex": node.value})
+    # lookups on expressions: AND present keeps them two-valued under NOT
     if op == "~":
-        return Q(GreaterThan(StrIndex(F(name), Value(node.value)), 0))
+        return present & Q(GreaterThan(StrIndex(F(name), Value(node.value)), 0))
     if op in ("in", "not in"):
         q = Q(**{f"{name}__in": values})
         return q if op == "in" else present & ~q
@@ -995,7 +996,7 @@ def _field_q(node, ctx):
         lhs = Collate(lhs, "C")  # code-point order, as Python compares strings
     lookup = {"<": LessThan, "<=": LessThanOrEqual, ">": GreaterThan,
               ">=": GreaterThanOrEqual}[op]
-    q = Q(lookup(lhs, Value(values[0])))
+    q = present & Q(lookup(lhs, Value(values[0])))
     if kind == "number" and ctx.vendor == "postgresql" and op in (">", ">="):
         q &= Q(**{f"{name}__lt": float("nan")})  # PostgreSQL's NaN is above every number
     return q
