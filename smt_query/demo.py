@@ -109,7 +109,7 @@ def init_project(path, params, *, store=None, name=PROJECT):
             f.write(text)
     for cmd in (["init", "-q"], ["config", "user.name", "Demo User"],
                 ["config", "user.email", "demo@example.org"], ["add", "."],
-                ["commit", "-q", "-m", "Demo project: model script and default parameters"]):
+                ["-c", "commit.gpgsign=false", "commit", "-q", "-m", "Demo: model script and default parameters"]):
         _call(["git", *cmd], path)
     smt(path, "init", name, *(["--store", store] if store else []))
     smt(path, "configure", "--executable=" + sys.executable, "--main=main.py")
@@ -135,6 +135,8 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
     path = os.path.abspath(path)
     rng = random.Random(seed)
     init_project(path, task_params(rng), store=store)
+    if os.path.exists(os.path.join(path, ".smt", "labels")):   # `smt init` found the project in the store
+        raise DemoError("record store %s already holds a project %r: use a new one" % (_mask(store_uri(path)), PROJECT))
     labels = [smt_run(path, "default.json", *RUNS[i % 3],
                       reason=REASONS[i % 2].format(k=i, nsteps=25000, lam=0.0001)) for i in range(runs)]
     for tag, label in zip(("fig", "figure1"), labels):
@@ -147,7 +149,7 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
 
 
 def _call(cmd, cwd):
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, encoding="utf-8", errors="replace")
     if proc.returncode:
         raise DemoError("`%s` failed in %s:\n%s" % (" ".join(cmd), cwd, (proc.stdout + proc.stderr)[-2000:]))
     return proc.stdout

@@ -150,6 +150,11 @@ def test_bad_arguments_fail_before_building(tmp_path, kwargs):
     assert not os.path.exists(tmp_path / "x")
 
 
+def test_refuses_a_store_that_holds_a_demo_already(demo_project, tmp_path):
+    with pytest.raises(DemoError, match="already holds a project 'demo'"):
+        build_demo(tmp_path / "x", 10, runs=1, store=demo_project.store_uri)
+
+
 def test_directory_must_be_empty(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(DemoError, match="not empty"):
