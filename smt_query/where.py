@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import re
+import weakref
 from collections.abc import Mapping
 
 from .errors import QueryError
@@ -1573,10 +1574,42 @@ def _condition_class():
     return JSONCondition
 
 
+_READABLE = weakref.WeakKeyDictionary()   # SQLContext -> bool
+
+
+def params_readable(ctx):
+    """Whether the database can parse every parameter set of the store as JSON.
+
+    ``ctx.params_json`` says every set is a ``JSONParameterSet``; but
+    ``json.dumps`` writes ``NaN`` and ``Infinity``, which SQLite and
+    PostgreSQL reject (PostgreSQL also rejects ``\\u0000``), failing the whole
+    query. One scan per context, cached.
+    """
+    if ctx not in _READABLE:
+        _READABLE[ctx] = ctx.params_json and _all_json(ctx)
+    return _READABLE[ctx]
+
+
+def _all_json(ctx):
+    from django.db import DatabaseError, connections, transaction
+    connection = connections[ctx.alias]
+    table = connection.ops.quote_name(ctx.models.ParameterSet._meta.db_table)
+    if ctx.vendor == "sqlite":
+        sql = f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE NOT json_valid(content))"
+    else:
+        sql = f"SELECT count(CAST(content AS jsonb)) >= 0 FROM {table}"
+    try:
+        with transaction.atomic(using=ctx.alias), connection.cursor() as cursor:
+            cursor.execute(sql)
+            return bool(cursor.fetchone()[0])
+    except DatabaseError:
+        return False
+
+
 def _param_q(node, ctx):
     from django.db.models import Q
     chain = _CHAINS.get(ctx.vendor)
-    if chain is None or not ctx.params_json or not chain.pushable(node):
+    if chain is None or not chain.pushable(node) or not params_readable(ctx):
         return None
     if isinstance(node, Compare) and not _sql_value_ok(node.value):
         return None

@@ -471,6 +471,19 @@ def test_non_json_parameters_fall_back(backend, tmp_path):
     assert parse("label ~ 'r' and status missing").to_q(ctx) is not None
 
 
+def test_json_the_database_cannot_read_falls_back(backend, tmp_path):
+    """json.dumps writes NaN; SQLite and PostgreSQL refuse it (PostgreSQL also
+    \\u0000): the store is not queried with JSON functions at all then."""
+    from smt_query.recordstore import QueryDjangoRecordStore
+    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
+    _fill(store, [json.dumps({"a": 1}), json.dumps({"a": math.nan}), '{"a": "x\\u0000y"}'])
+    rows = _rows(store)
+    ctx = store.context()
+    assert ctx.params_json and parse("a == 1").to_q(ctx) is None
+    expr = parse("label ~ 'r00' and status missing")
+    assert _selected(store, expr.to_q(ctx)) == _expected(expr, rows) == {"r000", "r001"}
+
+
 # -- random expressions ------------------------------------------------------------------
 
 KEYS = ["a", "b", "c", "d", "e", "a.b", "a.b.c", "a.b.d", "model", "model.lr", "optimizer.lr",
@@ -512,4 +525,45 @@ def test_random_expressions_sql_equals_python(store, rows, expr):
     assert str(parse(str(expr))) == str(expr)
     q = expr.to_q(store.context())
     assert q is not None, str(expr)
+    assert _selected(store, q) == _expected(expr, rows), str(expr)
+
+
+# -- numbers as written by hand -----------------------------------------------------------
+
+#: JSON number texts: shortest reprs, but also texts json.dumps never writes.
+NUMBER_TEXTS = ["0", "-0", "-0.0", "1", "1.0", "1e0", "1.0e2", "100", "0.1", "0.10000000000000001",
+                "0.30000000000000004", "-2.5", "1e-5", "1e-300", "1e-310", "5e-324",
+                "2.4703282292062327e-324", "2.4703282292062328e-324", "1e-400", "-1e-400",
+                "9007199254740992", "9007199254740993", "9007199254740993.0", "1.1e30",
+                "123456789012345678901234567890", "1.7976931348623157e308",
+                "1.7976931348623158e308", "1e400", "-1e400", "3", "2.9999999999999996",
+                "2.99999999999999999999", "3.0000000000000001", "1e22", "1e23"]
+
+
+@pytest.fixture(scope="module")
+def number_store(backend, tmp_path_factory):
+    from smt_query.recordstore import QueryDjangoRecordStore
+    uri = backend.new_store() or str(tmp_path_factory.mktemp("numbers") / "records")
+    store = QueryDjangoRecordStore(uri)
+    _fill(store, ['{"n": %s, "l": [%s]}' % (t, t) for t in NUMBER_TEXTS], project="numbers")
+    return store, _rows(store)
+
+
+literals = st.one_of(
+    st.sampled_from([0, 1, 3, 100, -1, 0.1, 0.30000000000000004, 2.5, -2.5, 1e-5, 1e-300,
+                     3.0000000000000004, 2.9999999999999996, 9007199254740991, 1e15 + 0.5]),
+    st.integers(-2 ** 53 + 1, 2 ** 53 - 1),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15)
+    .filter(lambda x: x == 0 or abs(x) >= 1e-300))
+
+
+@settings(max_examples=int(os.environ.get("SMTQ_WHERE_EXAMPLES", 120)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(op=st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), x=literals,
+       key=st.sampled_from(["n", "l"]))
+def test_numbers_compare_as_python_reads_them(number_store, op, x, key):
+    store, rows = number_store
+    expr = Compare(Key.parse(key), op, [x] if key == "l" and op in ("==", "!=") else x)
+    q = expr.to_q(store.context())
+    assert q is not None
     assert _selected(store, q) == _expected(expr, rows), str(expr)
