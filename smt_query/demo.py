@@ -90,8 +90,10 @@ def smt(path, *args):
 def smt_run(path, *args, reason=None):
     """``smt run [--reason REASON] *args`` in ``path``; return the new record's label."""
     out = smt(path, "run", *(["--reason", reason] if reason else []), *args)
-    marker = "Record label for this run: '"
-    return out[out.index(marker) + len(marker):].split("'", 1)[0]
+    found = re.search(r"Record label for this run: '([^']+)'", out)
+    if not found:
+        raise DemoError("`smt run %s` in %s recorded nothing:\n%s" % (" ".join(args), path, out[-2000:]))
+    return found.group(1)
 
 
 def init_project(path, params, *, store=None, name=PROJECT):
@@ -200,6 +202,7 @@ def _record(spec, version):
     ts, label, seed, sseed, (pseed, hashed), override = spec
     r = random.Random(seed)
     params = task_params(random.Random(pseed), hashed)
+    hashed = params["inputs"]["hashed_digest"]
     if override is not None:
         params["optimizer.lr"] = override
     nsteps, status = params["inputs"]["nsteps"], r.choice(STATUSES)
@@ -214,7 +217,7 @@ def _record(spec, version):
     else:
         outcome, stdout = "", "Not yet captured." if status == "_running_" else "Not launched."
     tags = [status] + [t for t, p in USER_TAGS.items() if r.random() < p]
-    n_out, stem = r.randint(0, 3) if status == "_finished_" else 0, "fit_%s_%s" % (hashed or seed % 10**10, label)
+    n_out, stem = r.randint(0, 3) if status == "_finished_" else 0, "fit_%s_%s" % (hashed, label)
     outputs = [("%s.%s" % (stem, ext),
                 "%040x" % r.getrandbits(160), ts.replace(microsecond=0) + timedelta(seconds=duration or 0),
                 json.dumps({"encoding": None, "mimetype": mime, "size": r.randint(200, 10**7)}, sort_keys=True))
