@@ -184,6 +184,14 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return self._retag(records, tag, add=False)
 
     def _retag(self, records, tag, add):
+        """Add or remove ``tag`` on ``records`` in one transaction.
+
+        Safe with other processes tagging the same store: the records are
+        locked first (``_lock_records``), so two changes of the same records
+        run one after the other, each seeing the other's result -- no
+        duplicate tag rows, no lost update of the ``Record.tags`` column, and
+        locks are always taken in the same order (no deadlock).
+        """
         from django.db import transaction
         from .errors import QueryError
         if not isinstance(tag, str) or not tag.strip() or "," in tag:
@@ -193,8 +201,10 @@ class QueryDjangoRecordStore(DjangoRecordStore):
             content_type_id=self.record_ctype_id, tag__name=tag)
         changed = []
         with transaction.atomic(using=alias):
+            self._begin_write()
             ids = (list(records) if isinstance(records, (list, tuple))
                    else list(_ids(records).values_list("db_id", flat=True)))
+            ids = self._lock_records(ids)
             if add and ids:
                 tag_obj, _ = models.Tag.objects.using(alias).get_or_create(name=tag)
             for chunk in _chunks(ids):
@@ -211,6 +221,37 @@ class QueryDjangoRecordStore(DjangoRecordStore):
                     changed += sorted(have)
             self._sync_tag_column(changed)
         return len(changed)
+
+    def _begin_write(self):
+        """On SQLite, take the database's write lock now, before reading.
+
+        A deferred SQLite transaction that reads and then writes fails at
+        once with "database is locked" when another process got the write
+        lock in between (SQLite cannot wait there without risking a deadlock).
+        Writing first makes it wait its turn (the busy timeout) instead.
+        """
+        if self.vendor == "sqlite":
+            from django.db import connections
+            with connections[self.db_alias].cursor() as cur:
+                cur.execute("UPDATE django_store_tag SET name = name WHERE 0 = 1")
+
+    def _lock_records(self, ids):
+        """Lock the rows of ``ids`` until the end of the transaction; return the
+        ids that still exist, sorted.
+
+        Every writer locks in ascending ``db_id`` order, so concurrent
+        retags of overlapping record sets wait for each other instead of
+        deadlocking. (SQLite: the database write lock already serialises.)
+        """
+        ids = sorted(set(ids))
+        if self.vendor == "sqlite" or not ids:
+            return ids
+        Record = self.models.Record.objects.using(self.db_alias)
+        locked = []
+        for chunk in _chunks(ids):
+            locked += Record.select_for_update().filter(db_id__in=chunk).order_by(
+                "db_id").values_list("db_id", flat=True)
+        return locked
 
     def _sync_tag_column(self, ids):
         """Rewrite Sumatra's denormalised ``Record.tags`` column for ``ids``."""
