@@ -460,8 +460,6 @@ class Compare(_KeyExpr):
             raise QueryError(f"'{op}' cannot take a dict")
         if isinstance(self.key, Field):
             _check_field(self)
-        elif op in ("contains", "not contains") and isinstance(value, dict):
-            raise QueryError("'in' cannot look for a dict")
 
     def holds(self, value):
         if value is _NO_VALUE:
@@ -1020,10 +1018,15 @@ def _date_q(node):
 
 # -- SQL: parameters ---------------------------------------------------------------
 #
-# A key is resolved in one scalar subquery built from layers (derived tables,
-# kept from being flattened so each layer is computed once per row). Each
-# layer holds the *state* of the lookup at a concrete path Q (with the
-# ``inputs`` levels it went through):
+# Fast path (_Chain.tree): without overrides, a key resolves to one of a few
+# concrete paths (each ``inputs`` level taken or not); a CASE over them reads
+# the stored JSON directly.
+#
+# Layered path (_Chain.layered), for rows that may hold a relevant override:
+# a scalar subquery over layers (common table expressions, kept from being
+# flattened so each is computed once per row). Each layer holds the *state*
+# of the lookup at a concrete path Q (with the ``inputs`` levels it went
+# through):
 #
 #   effective value E(Q) -- SQLite: a JSON path into the content ("ep"), or
 #       PostgreSQL: the jsonb value ("ev"); "ob" = 1 when a command-line
@@ -1084,7 +1087,7 @@ class _Chain:
     def __init__(self, column):
         self.c = column          # the ParameterSet.content column
         self.n_alias = 0
-        self.layers = []         # (name, SELECT) of the WITH clause
+        self.layers = []         # "lN AS (SELECT ...)" of the WITH clause
 
     def alias(self):
         self.n_alias += 1
@@ -1094,10 +1097,13 @@ class _Chain:
         """Add a layer computing ``columns`` from the row of layer ``inner``
         (as ``s``); return its name. Layers are common table expressions:
         nested subqueries would overflow SQLite's parser stack."""
+        return self._layer(columns, "" if inner is None else f" FROM {inner} AS s")
+
+    def _layer(self, columns, source):
         cols = _join(", ", (_f("{} AS " + name, sql) for name, sql in columns.items()))
         name = f"l{len(self.layers)}"
-        source = "" if inner is None else f" FROM {inner} AS s"
-        self.layers.append(_f(name + " AS (SELECT {}" + source + self.NO_FLATTEN + ")", cols))
+        self.layers.append(_f(name + " AS (SELECT {}{}" + self.NO_FLATTEN + ")",
+                              cols, _RAW(source) if isinstance(source, str) else source))
         return name
 
     def carry(self, names):
@@ -1111,69 +1117,74 @@ class _Chain:
         return chain
 
     def level(self, chain, part, first):
-        """Layers resolving one more part: directly, or in a task description's inputs."""
-        keep = self.CONSTANT + self.STATE
-        scans = {}
-        for k, tag in ((part, "p"), ("taskname", "t"), ("module", "mo"), ("inputs", "i")):
-            scans.update(self.scans("s", k, first, tag))
-        chain = self.layer({**self.carry(keep), **scans}, chain)
-        # states for Q+part, Q+inputs; existence of Q+taskname, Q+module
+        """Layers resolving one more part: directly, or in a task description's
+        inputs (as params.get_task_param does)."""
+        state = list(self.STATE)
+        chain = self.keys_layer(chain, self.carry(self.CONSTANT + state), [
+            (tag, self.joined(_RAW("s.j"), k, first))
+            for k, tag in ((part, "p"), ("taskname", "t"), ("module", "mo"), ("inputs", "i"))])
+        # states at Q+part and Q+inputs; do Q+taskname, Q+module exist
         cols = self.carry(self.CONSTANT)
-        cols.update(self.step("s", part, first, "p"))
-        cols.update(self.step("s", "inputs", first, "i"))
+        for k, tag in ((part, "p"), ("inputs", "i")):
+            cols.update({f"{n}_{tag}": v for n, v in self.step_state(k, first, tag).items()})
         for k, tag in (("taskname", "t"), ("module", "mo")):
-            cols["x_" + tag] = self.exists_expr(self.step_state("s", k, first, tag))
+            cols["x_" + tag] = self.exists_expr(self.step_state(k, first, tag))
         chain = self.layer(cols, chain)
-        # is Q a task description, does Q+part exist; scans for Q+inputs+part
-        p_state = {n: _RAW(f"s.{n}_p") for n in self.STATE}
-        i_state = {n: _RAW(f"s.{n}_i") for n in self.STATE}
-        cols = self.carry(self.CONSTANT + [f"{n}_p" for n in self.STATE]
-                          + [f"{n}_i" for n in self.STATE])
-        cols["pe"] = self.exists_expr(p_state)
-        cols["td"] = _f("CASE WHEN s.x_t = {} AND s.x_mo = {} AND {} = {} "
-                        "THEN {} ELSE {} END", self.TRUE, self.TRUE,
-                        self.object_expr(i_state), self.TRUE, self.TRUE, self.FALSE)
-        cols.update(self.scans("s", part, False, tag="ip", state="i"))
+        # is Q a task description, does Q+part exist
+        cols = self.carry(self.CONSTANT + [n + "_p" for n in state] + [n + "_i" for n in state])
+        cols["pe"] = self.exists_expr({n: _RAW(f"s.{n}_p") for n in state})
+        cols["td"] = _f("CASE WHEN s.x_t = {} AND s.x_mo = {} AND {} = {} THEN {} ELSE {} END",
+                        self.TRUE, self.TRUE,
+                        self.object_expr({n: _RAW(f"s.{n}_i") for n in state}),
+                        self.TRUE, self.TRUE, self.FALSE)
         chain = self.layer(cols, chain)
+        chain = self.keys_layer(chain, self.carry(list(cols)),
+                                [("ip", self.joined(_RAW("s.j_i"), part, False))])
         # the state at Q+part, or at Q+inputs+part for a task description lacking part
-        ip_state = self.step_state("s", part, False, "ip", state="i")
+        ip_state = self.step_state(part, False, "ip", state="i")
         cols = self.carry(self.CONSTANT)
-        for name in self.STATE:
-            cols[name] = _f("CASE WHEN s.pe = {} AND s.td = {} THEN {} ELSE s." + name + "_p END",
-                            self.FALSE, self.TRUE, ip_state[name])
+        for n in state:
+            cols[n] = _f(f"CASE WHEN s.pe = {{}} AND s.td = {{}} THEN {{}} ELSE s.{n}_p END",
+                         self.FALSE, self.TRUE, ip_state[n])
         return self.layer(cols, chain)
 
-    def step(self, s, k, first, tag):
-        return {f"{n}_{tag}": v for n, v in self.step_state(s, k, first, tag).items()}
-
-    def step_state(self, s, k, first, tag, state=None):
-        """The state at Q+k from the state at Q (columns ``s.<name>[_state]``) and
-        the scans ``s.E_<tag>``, ``s.X_<tag>`` for Q+k."""
+    def step_state(self, k, first, tag, state=None):
+        """The state at Q+k from the state at Q (columns ``s.<name>[_<state>]``)
+        and the positions ``s.E_<tag>``, ``s.X_<tag>`` of the newest dotted key
+        equal to, and extending, the dotted text of Q+k."""
         def col(name):
-            return _RAW(f"{s}.{name}_{state}" if state else f"{s}.{name}")
-        e, x = _RAW(f"{s}.E_{tag}"), _RAW(f"{s}.X_{tag}")
+            return _RAW(f"s.{name}_{state}" if state else f"s.{name}")
+        e, x = _RAW(f"s.E_{tag}"), _RAW(f"s.X_{tag}")
         newer = _f("{} IS NOT NULL AND ({} IS NULL OR {} > {})", e, col("pid"), e, col("pid"))
         pid = _f("CASE WHEN {} THEN {} ELSE {} END", newer, e, col("pid"))
         ob = _f("CASE WHEN {} IS NOT NULL AND {} > COALESCE({}, 0) THEN {} ELSE {} END",
                 x, x, pid, self.TRUE, self.FALSE)
-        raw = self.NULL_VALUE if first and "." in k else self.child(col(self.RAW), k, s)
-        over = _f("CASE WHEN {} THEN {} ELSE {} END", newer, self.override_value(s, col, k, first),
-                  self.child(col(self.OVER), k, s))
+        raw = self.NULL_VALUE if first and "." in k else self.child(col(self.RAW), k)
+        over = _f("CASE WHEN {} THEN {} ELSE {} END", newer, self.override_value(col, k, first),
+                  self.child(col(self.OVER), k))
         value = _f("CASE WHEN {} = {} THEN NULL WHEN {} IS NOT NULL THEN {} ELSE {} END",
                    ob, self.TRUE, pid, over, raw)
         out = {self.VALUE: value, "ob": ob, self.RAW: raw, self.OVER: over, "pid": pid,
                "j": self.joined(col("j"), k, first)}
-        out.update(self.extra_state(s, col, k, first))
+        out.update(self.extra_state(col, k, first))
         return out
 
-    def scans(self, s, k, first, tag, state=None):
-        """Positions of the newest top-level dotted key equal to (E) or
-        extending (X) the dotted text of Q+k."""
-        j = self.joined(_RAW(f"{s}.j_{state}" if state else f"{s}.j"), k, first)
-        if isinstance(j, _Sql) and j.text == "NULL":
-            return {f"E_{tag}": self.NULL_POSITION, f"X_{tag}": self.NULL_POSITION}
-        return {f"E_{tag}": self.position(s, _f("{} = {}", self.KEY, j)),
-                f"X_{tag}": self.position(s, _f(self.PREFIX, j, j))}
+    def keys_layer(self, chain, columns, specs):
+        """A layer carrying ``columns`` and adding, for each (tag, dotted text
+        J) of ``specs``, the positions ``E_<tag>`` and ``X_<tag>`` of the newest
+        top-level dotted key equal to J and extending J (one pass over the
+        keys; NULL where J has a part with a dot of its own)."""
+        found = {}
+        for tag, j in specs:
+            if j.text == "NULL":
+                columns.update({f"E_{tag}": self.NULL_POSITION, f"X_{tag}": self.NULL_POSITION})
+            else:
+                found[f"E_{tag}"] = _f("max(CASE WHEN {} = {} THEN {} END)", self.KEY, j, self.POS)
+                found[f"X_{tag}"] = _f("max(CASE WHEN " + self.PREFIX + " THEN {} END)",
+                                       j, j, self.POS)
+        if not found:
+            return self.layer(columns, chain)
+        return self.aggregate_layer(chain, columns, found)
 
     def joined(self, j, k, first):
         if "." in k:
@@ -1284,7 +1295,7 @@ class _SQLiteChain(_Chain):
     CONSTANT = ["m", "dk"]
     STATE = ["ep", "ob", "rq", "op", "pid", "j", "sj"]
     VALUE, RAW, OVER = "ep", "rq", "op"
-    KEY = _RAW("json_extract(d.value, '$[1]')")
+    KEY, POS = _RAW("json_extract(d.value, '$[1]')"), _RAW("json_extract(d.value, '$[0]')")
     PREFIX = "substr(json_extract(d.value, '$[1]'), 1, length({}) + 1) = {} || '.'"
     KIND = {"number": "IN ('integer', 'real')", "string": "= 'text'", "true": "= 'true'",
             "false": "= 'false'", "null": "= 'null'", "array": "= 'array'",
@@ -1316,19 +1327,20 @@ class _SQLiteChain(_Chain):
             return _f("{}", raw)
         return _f("CASE WHEN {} THEN {} ELSE {} END", m, raw, escaped)
 
-    def position(self, s, where):
-        return _f("CASE WHEN {}.dk <> '[]' THEN (SELECT max(json_extract(d.value, '$[0]')) "
-                  "FROM json_each({}.dk) AS d WHERE {}) END", _RAW(s), _RAW(s), where)
+    def aggregate_layer(self, chain, columns, aggregates):
+        # aggregates over the (usually one or two) dotted keys, joined to the
+        # single row of the previous layer
+        return self._layer({**columns, **aggregates},
+                           f" FROM {chain} AS s LEFT JOIN json_each(s.dk) AS d")
 
-    def child(self, path, k, s):
-        return _f("{} || '.\"' || {} || '\"'", path, self.spelled(k, _RAW(f"{s}.m")))
+    def child(self, path, k):
+        return _f("{} || '.\"' || {} || '\"'", path, self.spelled(k, _RAW("s.m")))
 
-    def override_value(self, s, col, k, first):
-        sj = self.extra_state(s, col, k, first)["sj"]
-        return _f("'$.\"' || {} || '\"'", sj)
+    def override_value(self, col, k, first):
+        return _f("'$.\"' || {} || '\"'", self.extra_state(col, k, first)["sj"])
 
-    def extra_state(self, s, col, k, first):
-        spelled = self.spelled(k, _RAW(f"{s}.m"))
+    def extra_state(self, col, k, first):
+        spelled = self.spelled(k, _RAW("s.m"))
         return {"sj": spelled if first else _f("{} || '.' || {}", col("sj"), spelled)}
 
     def exists_expr(self, state):
@@ -1351,8 +1363,10 @@ class _SQLiteChain(_Chain):
         labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
         if not labels:
             return self.tree(node)
-        raw, self.ascii = self.tree(node), True
-        escaped, self.ascii = self.tree(node), False
+        self.ascii = False
+        raw = self.tree(node)
+        self.ascii = True
+        escaped = self.tree(node)
         return _f("CASE WHEN length(CAST({} AS BLOB)) <> length({}) THEN {} ELSE {} END",
                   self.c, self.c, raw, escaped)
 
@@ -1423,7 +1437,7 @@ class _PostgresChain(_Chain):
     CONSTANT = ["d", "dk"]
     STATE = ["ev", "ob", "rv", "ov", "pid", "j"]
     VALUE, RAW, OVER = "ev", "rv", "ov"
-    KEY = _RAW("d.k")
+    KEY, POS = _RAW("d.k"), _RAW("d.i")
     PREFIX = "left(d.k, length({}) + 1) = {} || '.'"
     KIND = {"number": "= 'number'", "string": "= 'string'", "true": "= 'boolean'",
             "false": "= 'boolean'", "null": "= 'null'", "array": "= 'array'",
@@ -1450,19 +1464,21 @@ class _PostgresChain(_Chain):
             "ob": self.FALSE, "rv": _RAW("s.d"), "ov": self.NULL_VALUE,
             "pid": self.NULL_POSITION, "j": _RAW("CAST('' AS text)")}, doc)
 
-    def position(self, s, where):
-        return _f("CASE WHEN cardinality({}.dk) > 0 THEN (SELECT max(d.i) FROM "
-                  "unnest({}.dk) WITH ORDINALITY AS d(k, i) WHERE {}) END",
-                  _RAW(s), _RAW(s), where)
+    def aggregate_layer(self, chain, columns, aggregates):
+        lateral = _join(", ", (_f("{} AS " + n, sql) for n, sql in aggregates.items()))
+        columns = {**columns, **{n: _RAW("f." + n) for n in aggregates}}
+        return self._layer(columns, _f(f" FROM {chain} AS s CROSS JOIN LATERAL (SELECT {{}} "
+                                       "FROM unnest(s.dk) WITH ORDINALITY AS d(k, i)) AS f",
+                                       lateral))
 
-    def child(self, value, k, s):
+    def child(self, value, k):
         return _f("CASE WHEN jsonb_typeof({}) = 'object' THEN {} -> {} END",
                   value, value, self.param(k))
 
-    def override_value(self, s, col, k, first):
-        return _f("{}.d -> {}", _RAW(s), self.joined(col("j"), k, first))
+    def override_value(self, col, k, first):
+        return _f("s.d -> {}", self.joined(col("j"), k, first))
 
-    def extra_state(self, s, col, k, first):
+    def extra_state(self, col, k, first):
         return {}
 
     def exists_expr(self, state):
