@@ -1195,16 +1195,12 @@ class _Chain:
     def condition(self, node):
         """The SQL (never NULL) of ``node`` on the key's value.
 
-        Rows whose text cannot hold a dotted key that starts like the
-        lookup's first level (the part, ``inputs``, ``taskname``, ``module``)
-        take the fast path, :meth:`tree`; the others the layered lookup.
+        Rows without a top-level dotted key that starts like the lookup's
+        first level (the part, ``inputs``, ``taskname``, ``module``) take the
+        fast path, :meth:`tree`; the others the layered lookup.
         """
-        parts = node.key.parts
-        needles = {'"' + json.dumps(k, ensure_ascii=a)[1:-1] + "."
-                   for k in (parts[0], "inputs", "taskname", "module") for a in (True, False)}
-        maybe = _join(" OR ", (self.contains_text(n) for n in sorted(needles)))
-        return _f("CASE WHEN {} THEN {} ELSE {} END",
-                  maybe, self.layered(node), self.fast(node))
+        prefixes = sorted({k + "." for k in (node.key.parts[0], "inputs", "taskname", "module")})
+        return self.combine(node, prefixes, self.layered(node))
 
     def layered(self, node):
         """The lookup as layers of state, overrides included."""
@@ -1354,10 +1350,15 @@ class _SQLiteChain(_Chain):
     def missing_test(self):
         return _f("json_type({}, s.ep) IS NULL", self.c)
 
-    def contains_text(self, needle):
-        # GLOB: case-sensitive, and much faster than instr() on long texts
-        pattern = "*" + re.sub(r"([*?\[])", r"[\1]", needle) + "*"
-        return _f("{} GLOB {}", self.c, pattern)
+    def combine(self, node, prefixes, layered):
+        # a key starting so has '"prefix' in the text, however it is spelled;
+        # GLOB is case-sensitive, and much faster than instr() on long texts
+        needles = sorted({'"' + json.dumps(p, ensure_ascii=a)[1:-1]
+                          for p in prefixes for a in (True, False)})
+        maybe = _join(" OR ", (_f("{} GLOB {}", self.c,
+                                  "*" + re.sub(r"([*?\[])", r"[\1]", n) + "*")
+                               for n in needles))
+        return _f("CASE WHEN {} THEN {} ELSE {} END", maybe, layered, self.fast(node))
 
     def fast(self, node):
         labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
@@ -1490,12 +1491,14 @@ class _PostgresChain(_Chain):
     def missing_test(self):
         return _RAW("s.ev IS NULL")
 
-    def contains_text(self, needle):
-        return _f("strpos({}, CAST({} AS text)) > 0", self.c, needle)
-
-    def fast(self, node):
-        return _f("(SELECT {} FROM (SELECT CAST({} AS jsonb) AS d OFFSET 0) AS s)",
-                  self.tree(node), self.c)
+    def combine(self, node, prefixes, layered):
+        # the top-level keys of the jsonb (parsed once per row) tell
+        starts = _join(" OR ", (_f("left(k, {}) = CAST({} AS text)", len(p), p)
+                                for p in prefixes))
+        maybe = _f("EXISTS (SELECT 1 FROM jsonb_object_keys(CASE WHEN jsonb_typeof(s.d) = "
+                   "'object' THEN s.d END) AS k WHERE {})", starts)
+        return _f("(SELECT CASE WHEN {} THEN {} ELSE {} END FROM (SELECT CAST({} AS jsonb) "
+                  "AS d OFFSET 0) AS s)", maybe, layered, self.tree(node), self.c)
 
     def ref(self, path):
         return _f("(s.d" + " -> {}" * len(path) + ")", *(self.param(k) for k in path))
@@ -1598,8 +1601,9 @@ def params_readable(ctx):
 
     ``ctx.params_json`` says every set is a ``JSONParameterSet``; but
     ``json.dumps`` writes ``NaN`` and ``Infinity``, which SQLite and
-    PostgreSQL reject (PostgreSQL also rejects ``\\u0000``), failing the whole
-    query. One scan per context, cached.
+    PostgreSQL reject (PostgreSQL also rejects ``\\u0000`` and unpaired
+    surrogates), failing the whole query. Only texts containing those are
+    parsed; once per context.
     """
     if ctx not in _READABLE:
         _READABLE[ctx] = ctx.params_json and _all_json(ctx)
@@ -1611,9 +1615,12 @@ def _all_json(ctx):
     connection = connections[ctx.alias]
     table = connection.ops.quote_name(ctx.models.ParameterSet._meta.db_table)
     if ctx.vendor == "sqlite":
-        sql = f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE NOT json_valid(content))"
+        sql = (f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE (content GLOB '*NaN*' OR "
+               "content GLOB '*Infinity*') AND NOT json_valid(content))")
     else:
-        sql = f"SELECT count(CAST(content AS jsonb)) >= 0 FROM {table}"
+        suspects = " OR ".join(f"strpos(content, '{t}') > 0" for t in (
+            "NaN", "Infinity", "\\u0000", "\\ud", "\\uD"))
+        sql = f"SELECT count(CAST(content AS jsonb)) >= 0 FROM {table} WHERE {suspects}"
     try:
         with transaction.atomic(using=ctx.alias), connection.cursor() as cursor:
             cursor.execute(sql)
