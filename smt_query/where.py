@@ -55,6 +55,8 @@ _FIELD_OPS = {
 # Numbers compared in SQL: |x| < 2**53, and 0 or |x| >= 1e-300 (see _pg_number).
 _SAFE_INT = 2 ** 53
 _TINY_FLOAT = 1e-300
+# The fast SQL path doubles in size with each part of a key (~90 kB at 8).
+_MAX_TREE_DEPTH = 8
 _NO_VALUE = object()   # a missing parameter or field
 
 
@@ -1199,6 +1201,8 @@ class _Chain:
         first level (the part, ``inputs``, ``taskname``, ``module``) take the
         fast path, :meth:`tree`; the others the layered lookup.
         """
+        if len(node.key.parts) > _MAX_TREE_DEPTH:
+            return self.layered(node)
         prefixes = sorted({k + "." for k in (node.key.parts[0], "inputs", "taskname", "module")})
         return self.combine(node, prefixes, self.layered(node))
 

@@ -294,6 +294,7 @@ def _corpus():
         {"a": 2.5, "b": "abc", "c": 12345678901234567890, "d": 0.30000000000000004},
         {"a\\b": 1, 'q"t': 2, "x": {"y": None}}, {}, {"x": [1, 2, 3], "y": {"0": 1}},
         td({"optimizer": td({"model": model, "lr": 0.001}), "seed": 3}) | {"optimizer.model.seed": 7},
+        {"k1": {"k2": {"k3": {"k4": td({"k5": {"k6": td({"k7": {"k8": {"k9": [1, {"k10": 10}]}}})}})}}}},
     ]
     return docs
 
@@ -388,7 +389,7 @@ EXPRESSIONS = [
     "d == 0.30000000000000004", "d > 0.3", "inputs.seed == 3", "inputs.optimizer.inputs.lr == 0.01",
     "inputs.optimizer.lr == 0.001", "taskname == 'Task'", "taskname exists", "module.x == 1",
     "a.b == 1", "a.b.c == 2", "a.b.c == 1", "a.b.d == 1", "a.b.d == 4", "a.b.c == 3", "a.b exists",
-    "a.b == [7]", "a.b.0 exists", "x.0 exists", "y.0 == 1", "e.f == 1", "`a\\\\b` == 1",
+    "a.b == [7]", "a.b.0 exists", "x.0 exists", "y.0 == 1", "e.f == 1", "`a\\b` == 1",
     "c == 'μ😀'", "c ~ '😀'", "d == 'a\\\\b'", "b ~ 'A'",
     "not (a == 1) or b ~ 'y'", "not (status == 'crashed') or outcome ~ 'NaN'",
     "optimizer.lr >= 1e-3 and optimizer.model.activation == 'relu'",
@@ -404,6 +405,10 @@ EXPRESSIONS = [
     "timestamp < '2020-09-13T05:00'", "timestamp > '2020-09-13'", "timestamp <= 202009",
     "timestamp in [20200912, 20200920]", "timestamp not in [202009]", "timestamp exists",
     "`status` missing", "`tags` missing",
+    "inputs.optimizer.inputs.model.inputs.params.lr <= 0.005",     # 7 parts
+    "k1.k2.k3.k4.k5.k6.k7.k8.k9 exists", "k1.k2.k3.k4.k5.k6.k7.k8 == null",
+    "k1.k2.k3.k4.inputs.k5.k6.inputs.k7.k8.k9 exists", "k1.k2.k3.k4.k5.k6.k7.k8.k9.k10 missing",
+    "k1.k2.k3.k4.k5.k6.k7.k8 missing",
 ]
 
 
