@@ -490,3 +490,84 @@ def use_query_store(enable=True, path=None):
         json.dump(state, f, indent=2)
     os.replace(tmp, project_file)
     return current
+
+
+def project_store(path=None):
+    """The :class:`QueryDjangoRecordStore` over the record store of the project at
+    ``path`` (default: cwd), read from ``.smt/project`` without loading the project."""
+    from .errors import QueryError
+    from .query import project_dir
+    with open(os.path.join(project_dir(path), ".smt", "project"), encoding="utf-8") as f:
+        store = json.load(f).get("record_store")
+    kind = store.get("type") if isinstance(store, dict) else None
+    if kind not in (SUMATRA_STORE, QUERY_STORE):
+        raise QueryError(f"the project's record store is {kind or store!r}; only a "
+                         "Django record store (SQLite or PostgreSQL) has SQL indexes")
+    return QueryDjangoRecordStore(store["db_file"])
+
+
+# -- optional indexes on Sumatra's tables ---------------------------------------------
+
+#: Indexes smt-query can add to Sumatra's tables: name -> (table, columns).
+#: Sumatra indexes only foreign keys, so every date range, "newest first"
+#: ordering and exact label lookup reads all the project's rows; with these,
+#: they read only the rows they return. Created and dropped only by these
+#: names: Sumatra's own tables and indexes are otherwise left alone.
+INDEXES = {
+    # dates (after/before/on), ORDER BY timestamp DESC, label DESC (latest, head, tables)
+    "smtq_record_project_timestamp": ("django_store_record", ("project_id", "timestamp", "label")),
+    # exact labels (view.get, smt compare A B, Sumatra's own get/save by label); the
+    # trailing timestamp lets SQLite use it under our ORDER BY without statistics
+    "smtq_record_project_label": ("django_store_record", ("project_id", "label", "timestamp")),
+}
+
+
+def _as_query_store(store):
+    from .errors import QueryError
+    store = (QueryDjangoRecordStore(store) if isinstance(store, str)
+             else QueryDjangoRecordStore.from_store(store))
+    if store.vendor not in ("sqlite", "postgresql"):
+        raise QueryError(f"indexes: only SQLite and PostgreSQL stores are supported, "
+                         f"not {store.vendor}")
+    return store
+
+
+def index_status(store):
+    """``{name: True if present}`` for each index of :data:`INDEXES` on ``store``
+    (a record store, or its URI / SQLite path)."""
+    from django.db import connections
+    store = _as_query_store(store)
+    conn = connections[store.db_alias]
+    present = set()
+    with conn.cursor() as cur:
+        for table in sorted({table for table, _ in INDEXES.values()}):
+            present.update(conn.introspection.get_constraints(cur, table))
+    return {name: name in present for name in INDEXES}
+
+
+def add_indexes(store):
+    """Create the missing :data:`INDEXES` on ``store`` (idempotent, one transaction);
+    return the names created."""
+    return _change_indexes(store, add=True)
+
+
+def remove_indexes(store):
+    """Drop the :data:`INDEXES` present on ``store`` (idempotent, one transaction);
+    return the names dropped. Nothing else is touched."""
+    return _change_indexes(store, add=False)
+
+
+def _change_indexes(store, add):
+    from django.db import connections, transaction
+    store = _as_query_store(store)
+    conn = connections[store.db_alias]
+    qn = conn.ops.quote_name
+    status = index_status(store)
+    todo = [name for name, present in status.items() if present != add]
+    with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
+        for name in todo:
+            table, columns = INDEXES[name]
+            cur.execute("CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (
+                qn(name), qn(table), ", ".join(map(qn, columns))) if add
+                else "DROP INDEX IF EXISTS %s" % qn(name))
+    return todo
