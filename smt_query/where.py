@@ -557,7 +557,7 @@ def _check_field(node):
 
 
 def _field_value(node, fields):
-    value = fields.get(node.key.name, None) if isinstance(fields, Mapping) else None
+    value = fields.get(node.key.name)
     return _NO_VALUE if value is None else value
 
 
