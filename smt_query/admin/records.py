@@ -1,0 +1,685 @@
+"""The ModelAdmin of Sumatra records: list, filters, record page, actions.
+
+Every condition comes from :mod:`smt_query.filters`: a sidebar choice, the
+search box or the parameter box builds a library filter, whose SQL form
+narrows the changelist queryset; a filter without one runs in Python through
+a :class:`~smt_query.view.RecordStoreView`, and the records it keeps narrow
+the queryset by label. Tags on a page are read in one query; nothing is read
+per row.
+"""
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.views.main import ChangeList
+from django.db import DatabaseError, transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from ..dates import format_duration
+from ..errors import QueryError
+from ..fields import status_of
+from ..filters import STATUSES, get_filter
+from .display import parameters_tree, short_value
+from .source import get_source
+
+#: Columns read for the list (the big text columns are left in the database).
+LIST_COLUMNS = ("db_id", "label", "timestamp", "reason", "outcome", "duration",
+                "main_file", "version")
+#: Columns of the CSV export, and of the JSON export besides the parameters.
+EXPORT_FIELDS = ("label", "timestamp", "status", "tags", "duration", "reason", "outcome",
+                 "main_file", "version", "user")
+#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
+MAX_IN = 30000
+#: Most records "compare selected" takes at once.
+MAX_COMPARE = 1000
+#: Labels per library query when exporting (each chunk is one SQL query).
+EXPORT_CHUNK = 2000
+#: Most choices listed under "main file" and "version" (the most used ones).
+MAX_CHOICES = 30
+#: Fields the comparison page can add to the parameters.
+COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration")
+
+
+def is_status(tag):
+    return status_of([tag]) != ""
+
+
+def user_tags(tags):
+    """Tags that are not Sumatra status tags, sorted."""
+    return sorted(t for t in tags if not is_status(t))
+
+
+def parse_tags(text):
+    """Comma-separated tags typed by a person, without blanks or repeats."""
+    out = []
+    for tag in (t.strip() for t in (text or "").split(",")):
+        if tag and tag not in out:
+            out.append(tag)
+    return out
+
+
+def first_line(text):
+    lines = (text or "").strip().splitlines()
+    return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
+
+
+# -- sidebar filters -----------------------------------------------------------
+
+class LibraryListFilter(admin.SimpleListFilter):
+    """A sidebar filter whose choice becomes a library filter."""
+
+    def __init__(self, request, params, model, model_admin):
+        self.model_admin = model_admin
+        super().__init__(request, params, model, model_admin)
+
+    def make_filter(self, value):
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value in (None, ""):
+            return None
+        try:
+            return self.model_admin.narrow(request, queryset, self.make_filter(value))
+        except QueryError as err:
+            self.model_admin.message_user(request, f"{self.title}: {_first_line(err)}",
+                                          messages.ERROR)
+            return queryset.none()
+
+
+class TagListFilter(LibraryListFilter):
+    """Exact tags; choosing several keeps the records carrying all of them."""
+
+    title = "tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        names = model_admin.context(request).tag_names()
+        return [(name, name) for name in sorted(names) if not is_status(name)]
+
+    def selected(self):
+        return parse_tags(self.value())
+
+    def make_filter(self, value):
+        return get_filter("tags")(*parse_tags(value))
+
+    def choices(self, changelist):
+        chosen = self.selected()
+        yield {"selected": not chosen, "display": "All",
+               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
+        for name, title in self.lookup_choices:
+            others = [t for t in chosen if t != name] if name in chosen else chosen + [name]
+            yield {"selected": name in chosen, "display": title,
+                   "query_string": changelist.get_query_string(
+                       {self.parameter_name: ",".join(others) or None})}
+
+
+class StatusListFilter(LibraryListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        names = set(model_admin.context(request).tag_names())
+        return [(word, word) for word in STATUSES if f"_{word}_" in names]
+
+    def make_filter(self, value):
+        return get_filter("status")(value)
+
+
+class ColumnListFilter(LibraryListFilter):
+    """Exact values of one column (the most used ones are listed)."""
+
+    column = None
+
+    def lookups(self, request, model_admin):
+        from django.db.models import Count
+        rows = (model_admin.source().queryset().order_by().values_list(self.column)
+                .annotate(n=Count("pk")).order_by("-n", self.column)[:MAX_CHOICES])
+        return [(value, short_value(self.column, value)) for value, _ in rows if value]
+
+    def make_filter(self, value):
+        from ..where import Compare, Field
+        return get_filter("where")(Compare(Field(self.column), "==", value))
+
+
+class MainFileListFilter(ColumnListFilter):
+    title = "main file"
+    parameter_name = "main_file"
+    column = "main_file"
+
+
+class VersionListFilter(ColumnListFilter):
+    title = "version"
+    parameter_name = "version"
+    column = "version"
+
+
+class WhereListFilter(LibraryListFilter):
+    """The parameter box above the list (``smt query --where`` language)."""
+
+    title = "parameters"
+    parameter_name = "where"
+    template = "smt_query_admin/no_sidebar_entry.html"
+
+    def lookups(self, request, model_admin):
+        return ()
+
+    def has_output(self):
+        return True  # so that ChangeList applies it; it shows above the list
+
+    def make_filter(self, value):
+        return get_filter("where")(value)
+
+
+# -- the change list ------------------------------------------------------------
+
+class RecordChangeList(ChangeList):
+    """Reads only the listed columns, and the tags of a page in one query."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        # Sort the ids of the page alone, then read its rows by id: the
+        # database sorts narrow rows, not the listed text columns.
+        ids = list(self.result_list.values_list("db_id", flat=True))
+        page = self.model_admin.source().queryset().filter(db_id__in=ids)
+        rows = page.only(*LIST_COLUMNS).in_bulk()
+        tags = self.model_admin.source().store.tags_of(page)
+        self.result_list = [rows[i] for i in ids]
+        for record in self.result_list:
+            record.smt_tags = sorted(tags.get(record.db_id, ()))
+
+
+class TagActionForm(ActionForm):
+    tag = forms.CharField(required=False, label="Tag",
+                          widget=forms.TextInput(attrs={"placeholder": "tag to add or remove",
+                                                        "size": 18}))
+
+
+class RecordForm(forms.ModelForm):
+    """The two things a person may change: tags (as ``smt tag``) and outcome
+    (as ``smt comment``)."""
+
+    tag_list = forms.CharField(
+        required=False, label="Tags", widget=forms.TextInput(attrs={"size": 60}),
+        help_text="Comma-separated. The status tag is kept as it is.")
+
+    class Meta:
+        fields = ("outcome",)
+        widgets = {"outcome": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        record = getattr(self.instance, "smt_record", None)
+        if record is not None:
+            self.fields["tag_list"].initial = ", ".join(user_tags(record.tags))
+
+    def clean_tag_list(self):
+        return parse_tags(self.cleaned_data["tag_list"])
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """Sumatra records of one project."""
+
+    list_display = ("label", "timestamp_display", "tags_display", "status_display",
+                    "reason_display", "outcome_display", "duration_display", "main_file",
+                    "version_display")
+    list_display_links = ("label",)
+    list_filter = (WhereListFilter, TagListFilter, StatusListFilter, MainFileListFilter,
+                   VersionListFilter)
+    date_hierarchy = "timestamp"
+    search_fields = ("label", "reason", "outcome")
+    search_help_text = ("Words found in the label, reason or outcome (case-sensitive; "
+                        "all words must match).")
+    sortable_by = ("label", "timestamp_display", "duration_display", "main_file",
+                   "version_display")
+    ordering = ("-timestamp", "-label")
+    list_per_page = 100
+    list_max_show_all = 500
+    show_full_result_count = False
+    if hasattr(admin, "ShowFacets"):  # Django >= 5.0: no per-choice counts
+        show_facets = admin.ShowFacets.NEVER
+    action_form = TagActionForm
+    actions = ("add_tag", "remove_tag", "compare_selected", "export_json", "export_csv")
+    form = RecordForm
+    readonly_fields = (
+        "label", "timestamp_display", "status_display", "reason_full", "duration_display",
+        "user", "main_file", "version", "repository_display", "executable_display",
+        "script_arguments", "diff_display", "parameters_display", "input_data_display",
+        "output_data_display", "datastore_display", "dependencies_display",
+        "platform_display", "launch_mode_display", "stdout_stderr_display", "repeats")
+    fieldsets = (
+        (None, {"fields": ("label", "timestamp_display", "status_display", "tag_list",
+                           "outcome", "reason_full", "duration_display", "user")}),
+        ("Parameters", {"fields": ("parameters_display",)}),
+        ("Code", {"fields": ("main_file", "version", "repository_display",
+                             "executable_display", "script_arguments", "diff_display")}),
+        ("Data", {"fields": ("input_data_display", "output_data_display",
+                             "datastore_display")}),
+        ("Environment", {"fields": ("dependencies_display", "platform_display",
+                                    "launch_mode_display")}),
+        ("Output", {"fields": ("stdout_stderr_display", "repeats")}),
+    )
+
+    # -- data ----------------------------------------------------------------
+    def source(self):
+        return get_source()
+
+    def context(self, request):
+        """The store's SQL context, one per request."""
+        ctx = getattr(request, "smt_ctx", None)
+        if ctx is None:
+            ctx = request.smt_ctx = self.source().store.context()
+        return ctx
+
+    def get_queryset(self, request):
+        return self.source().queryset()
+
+    def get_changelist(self, request, **kwargs):
+        return RecordChangeList
+
+    def narrow(self, request, queryset, fltr):
+        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
+        or else by the labels a RecordStoreView keeps running it in Python."""
+        q = fltr.to_q(self.context(request))
+        if q is not None:
+            if getattr(getattr(fltr, "expr", None), "uses_params", False):
+                # Reading parameters in SQL parses every stored set: do it once
+                # per page, not for the count, the page and the dates each.
+                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
+                           [:MAX_IN + 1])
+                if len(ids) <= MAX_IN:
+                    return queryset.filter(db_id__in=ids)
+            return queryset.filter(q)
+        kept = set(self.source().view().filter(fltr.test).labels())
+        if len(kept) <= MAX_IN:
+            return queryset.filter(label__in=kept)
+        others = set(self.source().queryset().values_list("label", flat=True)) - kept
+        if len(others) <= MAX_IN:
+            return queryset.exclude(label__in=others)
+        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
+                         "list in SQL; narrow it down with tags or dates first")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each word must occur in the label, reason or outcome (library text filters)."""
+        from django.utils.text import smart_split, unescape_string_literal
+        ctx = self.context(request)
+        for word in smart_split(search_term):
+            if word[:1] in "\"'" and word[-1:] == word[:1] and len(word) > 1:
+                word = unescape_string_literal(word)
+            if not word:
+                continue
+            q = None
+            for name in ("label", "reason", "outcome"):
+                part = get_filter(name)(word).to_q(ctx)
+                q = part if q is None else q | part
+            queryset = queryset.filter(q)
+        return queryset, False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.smt_record = self.source().store.load(
+                self.get_queryset(request).filter(pk=obj.pk))[0]
+        return obj
+
+    # -- permissions: records are made by `smt run`, never here --------------
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # The admin log lives with the accounts; records are logged nowhere.
+    def log_addition(self, *args, **kwargs):
+        return None
+
+    def log_change(self, *args, **kwargs):
+        return None
+
+    def log_deletions(self, *args, **kwargs):
+        return None
+
+    # -- list columns ----------------------------------------------------------
+    @admin.display(description="timestamp", ordering="timestamp")
+    def timestamp_display(self, obj):
+        return obj.timestamp.strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="tags")
+    def tags_display(self, obj):
+        tags = user_tags(self._tags(obj))
+        return format_html_join(" ", '<span class="smt-tag">{}</span>', ((t,) for t in tags))
+
+    @admin.display(description="status")
+    def status_display(self, obj):
+        status = status_of(self._tags(obj))
+        return format_html('<span class="smt-status smt-status-{}">{}</span>', status, status)
+
+    @admin.display(description="reason")
+    def reason_display(self, obj):
+        return first_line(obj.reason)
+
+    @admin.display(description="outcome")
+    def outcome_display(self, obj):
+        return first_line(obj.outcome)
+
+    @admin.display(description="duration", ordering="duration")
+    def duration_display(self, obj):
+        seconds = obj.duration
+        return format_duration(seconds, with_seconds=seconds is not None and seconds < 60)
+
+    @admin.display(description="version", ordering="version")
+    def version_display(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.version,
+                           short_value("version", obj.version))
+
+    @staticmethod
+    def _tags(obj):
+        tags = getattr(obj, "smt_tags", None)
+        if tags is None:
+            tags = obj.smt_record.tags
+        return tags
+
+    # -- record page -------------------------------------------------------------
+    @admin.display(description="reason")
+    def reason_full(self, obj):
+        return format_html('<div class="smt-pre">{}</div>', obj.reason)
+
+    @admin.display(description="parameters")
+    def parameters_display(self, obj):
+        from ..params import as_params
+        try:
+            params = as_params(obj.smt_record)
+        except QueryError as err:
+            return format_html('<p class="errornote">{}</p><pre>{}</pre>', err,
+                               obj.smt_record.parameters)
+        return parameters_tree(params)
+
+    @admin.display(description="repository")
+    def repository_display(self, obj):
+        repo = obj.smt_record.repository
+        return "" if repo is None else f"{repo.url} ({type(repo).__name__})"
+
+    @admin.display(description="executable")
+    def executable_display(self, obj):
+        exe = obj.smt_record.executable
+        if exe is None:
+            return ""
+        return " ".join(str(p) for p in (exe.name, exe.version, exe.path, exe.options) if p)
+
+    @admin.display(description="diff")
+    def diff_display(self, obj):
+        return format_html('<pre class="smt-pre">{}</pre>', obj.diff) if obj.diff else "—"
+
+    @admin.display(description="input data")
+    def input_data_display(self, obj):
+        return _datakeys(obj.smt_record.input_data)
+
+    @admin.display(description="outputs")
+    def output_data_display(self, obj):
+        return _datakeys(obj.smt_record.output_data)
+
+    @admin.display(description="data store")
+    def datastore_display(self, obj):
+        record = obj.smt_record
+        return format_html("{}<br>input: {}", record.datastore, record.input_datastore)
+
+    @admin.display(description="dependencies")
+    def dependencies_display(self, obj):
+        rows = [(d.name, d.version, d.path) for d in obj.smt_record.dependencies]
+        return _table(("name", "version", "path"), rows)
+
+    @admin.display(description="platform")
+    def platform_display(self, obj):
+        rows = [(k, v) for info in obj.smt_record.platforms for k, v in sorted(vars(info).items())]
+        return _table(("", ""), rows)
+
+    @admin.display(description="launch mode")
+    def launch_mode_display(self, obj):
+        launch = obj.smt_record.launch_mode
+        state = launch.__getstate__() or {}
+        return format_html("{} {}", type(launch).__name__,
+                           ", ".join(f"{k}={v}" for k, v in sorted(state.items())))
+
+    @admin.display(description="stdout and stderr")
+    def stdout_stderr_display(self, obj):
+        text = obj.smt_record.stdout_stderr
+        return format_html('<pre class="smt-pre">{}</pre>', text) if text else "—"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"title": "Record", "show_save_and_add_another": False,
+                 "show_save_and_continue": True, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="",
+                           obj=None):
+        if obj is not None:
+            context["subtitle"] = obj.label
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request, obj, form, change):
+        """Outcome and tags in one transaction, tags through the store (as ``smt tag``)."""
+        store = self.source().store
+        old = set(user_tags(obj.smt_record.tags))
+        new = form.cleaned_data["tag_list"]
+        with transaction.atomic(using=store.db_alias):
+            if "outcome" in form.changed_data:
+                self.get_queryset(request).filter(pk=obj.pk).update(
+                    outcome=form.cleaned_data["outcome"])
+            for tag in new:
+                if tag not in old:
+                    store.add_tag([obj.pk], tag)
+            for tag in sorted(old - set(new)):
+                store.remove_tag([obj.pk], tag)
+
+    def response_change(self, request, obj):
+        # Sumatra's Record has no __str__: name records by label in messages.
+        self.message_user(request, f"Saved the tags and outcome of {obj.label}.",
+                          messages.SUCCESS)
+        if "_continue" in request.POST:
+            return HttpResponseRedirect(request.get_full_path())
+        return self.response_post_save_change(request, obj)
+
+    def action_checkbox(self, obj):
+        from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+        checkbox = forms.CheckboxInput({"class": "action-select", "aria-label": f"Select {obj.label}"},
+                                       lambda value: False)
+        return checkbox.render(ACTION_CHECKBOX_NAME, str(obj.pk))
+
+    def save_related(self, request, form, formsets, change):
+        return None  # no related objects are edited here
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except QueryError as err:  # e.g. a bad tag: nothing was changed
+            self.message_user(request, f"Nothing changed: {err}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # -- list page -----------------------------------------------------------------
+    def changelist_view(self, request, extra_context=None):
+        extra = {"where_value": request.GET.get("where", ""), "title": f"Records of {self.source().name}",
+                 **(extra_context or {})}
+        try:
+            return super().changelist_view(request, extra)
+        except DatabaseError as err:
+            if not request.GET.get("where"):
+                raise
+            self.message_user(request, f"parameters: the database could not run "
+                              f"{request.GET['where']!r}: {_first_line(err)}", messages.ERROR)
+            params = request.GET.copy()
+            params.pop("where")
+            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+
+    # -- actions -----------------------------------------------------------------
+    def _action_tag(self, request):
+        tag = (request.POST.get("tag") or "").strip()
+        if not tag:
+            self.message_user(request, "Type the tag in the Tag box next to the action.",
+                              messages.WARNING)
+        return tag
+
+    def _retag(self, request, queryset, add):
+        tag = self._action_tag(request)
+        if not tag:
+            return
+        store = self.source().store
+        try:
+            changed = (store.add_tag if add else store.remove_tag)(queryset, tag)
+        except (QueryError, DatabaseError) as err:
+            self.message_user(request, f"Nothing changed: {_first_line(err)}", messages.ERROR)
+            return
+        self.message_user(request, f"{'Added' if add else 'Removed'} tag {tag!r} "
+                                   f"{'to' if add else 'from'} {changed} records.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Add tag to selected records")
+    def add_tag(self, request, queryset):
+        return self._retag(request, queryset, add=True)
+
+    @admin.action(description="Remove tag from selected records")
+    def remove_tag(self, request, queryset):
+        return self._retag(request, queryset, add=False)
+
+    @admin.action(description="Compare selected records")
+    def compare_selected(self, request, queryset):
+        ids = list(queryset.values_list("db_id", flat=True)[:MAX_COMPARE + 1])
+        if len(ids) > MAX_COMPARE:
+            self.message_user(request, f"Select at most {MAX_COMPARE} records to compare.",
+                              messages.ERROR)
+            return None
+        if len(ids) < 2:
+            self.message_user(request, "Select at least two records to compare.",
+                              messages.WARNING)
+            return None
+        url = reverse(f"{self.admin_site.name}:django_store_record_compare")
+        return HttpResponseRedirect(f"{url}?{urlencode({'ids': ','.join(map(str, ids))})}")
+
+    @admin.action(description="Export selected records as JSON")
+    def export_json(self, request, queryset):
+        return self._export(queryset, "json")
+
+    @admin.action(description="Export selected records as CSV")
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    def _export(self, queryset, fmt):
+        """The selected records as ``smt query --format json --with-parameters`` or
+        ``--format csv`` prints them, in the order of the list."""
+        from ..cli.output import write
+        from ..query import json_fields, query_rows
+        labels = list(queryset.values_list("label", flat=True))
+        fields = json_fields(EXPORT_FIELDS) if fmt == "json" else list(EXPORT_FIELDS)
+        rows = {}
+        view = self.source().view()
+        for start in range(0, len(labels), EXPORT_CHUNK):
+            chunk = view.filter.labels(*labels[start:start + EXPORT_CHUNK])
+            for row in query_rows(chunk, fields, with_parameters=fmt == "json"):
+                rows[row["label"]] = row
+        columns = fields + (["parameters"] if fmt == "json" else [])
+        out = io.StringIO()
+        write([rows[label] for label in labels], columns, fmt, out=out)
+        content_type = "application/json" if fmt == "json" else "text/csv"
+        response = HttpResponse(out.getvalue(), content_type=f"{content_type}; charset=utf-8")
+        name = f"{self.source().name}-records.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    # -- comparison page -------------------------------------------------------------
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [path("compare/", self.admin_site.admin_view(self.compare_view),
+                     name="%s_%s_compare" % info)] + super().get_urls()
+
+    def compare_view(self, request):
+        """The ParameterComparison table of records given by ``?ids=``, with
+        ``depth`` (a number or ``all``), ``fold`` and ``field`` controls."""
+        from ..compare import compare_view
+        from ..params import FOLDED
+        changelist = reverse(f"{self.admin_site.name}:django_store_record_changelist")
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+            raise PermissionDenied
+        try:
+            ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
+            depth_text = request.GET.get("depth", "2")
+            depth = None if depth_text == "all" else int(depth_text)
+            if depth is not None and depth < 1:
+                raise ValueError(depth_text)
+        except ValueError:
+            self.message_user(request, "Bad comparison address: ids are numbers, depth is a "
+                                       "positive number or 'all'.", messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        fold = request.GET.get("fold", "1") == "1"
+        fields = [f for f in request.GET.getlist("field") if f in COMPARE_FIELDS]
+        labels = list(self.get_queryset(request).filter(db_id__in=ids[:MAX_COMPARE])
+                      .values_list("label", flat=True))
+        try:
+            result = compare_view(self.source().view().filter.labels(*labels),
+                                  fields=fields, fold=fold)
+        except QueryError as err:
+            self.message_user(request, str(err), messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        comparison = result.comparison
+        table, columns, max_depth = [], [], 1
+        if comparison is not None:
+            keys = list(comparison.differences)
+            max_depth = max([len(k.split(".")) for k in keys] or [1])
+            frame = comparison.dataframe(depth=depth, max_chars=60)
+            columns = list(frame.columns)
+            by_label = dict(self.get_queryset(request).filter(label__in=labels)
+                            .values_list("label", "db_id"))
+            params = request.GET.copy()
+            params["depth"] = "all" if depth is None or depth + 1 >= max_depth else depth + 1
+            deeper = "?" + params.urlencode()
+            for label, cells in zip(frame.index, frame.itertuples(index=False)):
+                table.append({
+                    "label": label,
+                    "url": reverse(f"{self.admin_site.name}:django_store_record_change",
+                                   args=[by_label[label]]),
+                    "cells": [{"text": str(v), "folded": v is FOLDED or v == FOLDED}
+                              for v in cells]})
+        else:
+            deeper = ""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Compare {len(labels)} records",
+            "opts": self.opts, "changelist_url": changelist,
+            "table": table, "columns": columns, "deeper_url": deeper,
+            "skipped": sorted(result.skipped.items()), "ids": ",".join(map(str, ids)),
+            "depth": "all" if depth is None else depth,
+            "depth_choices": [str(d) for d in range(1, max(max_depth, 1) + 1)] + ["all"],
+            "fold": fold, "fields": fields, "field_choices": COMPARE_FIELDS,
+            "n_records": len(labels),
+        }
+        return TemplateResponse(request, "smt_query_admin/compare.html", context)
+
+
+def _first_line(err):
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _datakeys(keys):
+    rows = []
+    for key in keys:
+        meta = getattr(key, "metadata", {}) or {}
+        size = meta.get("size")
+        rows.append((key.path, key.digest[:12] if key.digest else "",
+                     "" if size is None else f"{size:,} bytes", meta.get("mimetype") or "",
+                     key.creation.strftime("%Y-%m-%d %H:%M:%S") if key.creation else ""))
+    return _table(("path", "digest", "size", "type", "created"), rows)
+
+
+def _table(headers, rows):
+    if not rows:
+        return "—"
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers)) if any(headers) else ""
+    body = format_html_join("", "<tr>{}</tr>", (
+        (format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows))
+    return format_html('<table class="smt-table">{}{}</table>',
+                       format_html("<thead><tr>{}</tr></thead>", head) if head else "", body)

@@ -1,0 +1,49 @@
+"""The WSGI application of the admin.
+
+``smt admin`` serves it with waitress; any WSGI server can serve it too::
+
+    SMT_ADMIN_PROJECT=/path/to/project gunicorn smt_query.admin.wsgi:application
+
+(``SMT_ADMIN_PROJECT`` defaults to the current directory.) Static files are
+served by WhiteNoise, so ``DEBUG`` stays off and no ``collectstatic`` is needed.
+"""
+import os
+
+
+def setup(project=None, host="127.0.0.1"):
+    """Configure Django to serve the admin of the project at or above ``project``
+    (default: the current directory); return the loaded
+    :class:`~smt_query.admin.source.Source`."""
+    from sumatra.projects import load_project
+    from sumatra.recordstore import DjangoRecordStore
+    from ..errors import QueryError
+    from ..query import project_dir
+    from ..recordstore import configure_django
+    from .settings import project_settings
+    root = project_dir(project)
+    try:
+        store = load_project(root).record_store  # Sumatra names its database first
+    except IOError as err:
+        raise QueryError(str(err)) from None
+    if not isinstance(store, DjangoRecordStore):
+        raise QueryError(f"the admin needs a Django record store (SQLite or PostgreSQL); "
+                         f"this project uses {store}")
+    project_settings(root, host=host)
+    configure_django()
+    from .source import get_source
+    return get_source()
+
+
+def make_application(project=None, host="127.0.0.1"):
+    """The WSGI application for the project at ``project`` (see :func:`setup`)."""
+    setup(project, host)
+    from django.core.wsgi import get_wsgi_application
+    return get_wsgi_application()
+
+
+def __getattr__(name):
+    if name == "application":
+        app = make_application(os.environ.get("SMT_ADMIN_PROJECT"))
+        globals()["application"] = app
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
