@@ -70,7 +70,7 @@ def _running_smt():
 
 
 def _complete():
-    """Answer click's completion protocol for ``smt`` and exit."""
+    """Answer click's completion protocol for ``smt``; return the exit code."""
     import click
     from click.shell_completion import shell_complete
 
@@ -85,18 +85,36 @@ def _complete():
             obj = getattr(importlib.import_module(module), attr)
             if isinstance(obj, click.Command):
                 group.add_command(obj, name)
-    sys.exit(shell_complete(group, {}, "smt", "_SMT_COMPLETE", os.environ["_SMT_COMPLETE"]))
+    return shell_complete(group, {}, "smt", "_SMT_COMPLETE", os.environ["_SMT_COMPLETE"])
 
 
-def _dispatch_early():
-    """Run ``smt <our command>`` before Sumatra's command module is loaded."""
+def _early_command():
+    """``f(argv)`` for ``smt <our command>``, or None for Sumatra's own."""
     commands = declared_commands()
     name = sys.argv[1]
     if name not in commands or name in _SUMATRA_COMMANDS:
-        return
-    _state["dispatching"] = True
-    code = load_command(name, commands[name])(sys.argv[2:])
-    sys.exit(code if isinstance(code, int) else 0)
+        return None
+    return load_command(name, commands[name])
+
+
+class _RunInstead:
+    """Loader that runs an action instead of executing ``sumatra.commands``.
+
+    It acts in ``exec_module``, outside the global import lock that Python
+    holds while finders search, so threads started by the action (a web
+    server's, say) can still import modules.
+    """
+
+    def __init__(self, action):
+        self.action = action
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        _state["dispatching"] = True
+        code = self.action()
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 # Sumatra 0.8's own commands (``sumatra.commands.modes``); a declared command
@@ -130,11 +148,12 @@ class _Finder:
     def find_spec(self, fullname, path=None, target=None):
         if fullname != TARGET:
             return None
+        from importlib.machinery import ModuleSpec, PathFinder
         if os.environ.get("_SMT_COMPLETE") and _is_smt(sys.argv[0]):
-            _complete()
-        if _running_smt():
-            _dispatch_early()
-        from importlib.machinery import PathFinder
+            return ModuleSpec(fullname, _RunInstead(_complete))
+        command = _early_command() if _running_smt() else None
+        if command is not None:
+            return ModuleSpec(fullname, _RunInstead(lambda: command(sys.argv[2:])))
         spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _Loader(spec.loader)

@@ -125,3 +125,28 @@ def test_regular_wheel_carries_the_start_up_file(tmp_path):
     assert "smt_query.pth" in names and "smt_query/_hook.py" in names
     assert "smt_query.pth" in zipfile.ZipFile(wheel).read(
         [n for n in names if n.endswith("RECORD")][0]).decode()
+
+
+THREAD_PROBE = """
+import sys, threading
+sys.argv = ['smt', 'querystore', 'status']
+import smt_query.cli.store as store
+status = store.status.callback
+def callback(*args, **kwargs):
+    # A server started by a command imports from its own threads.
+    worker = threading.Thread(target=lambda: __import__('xml.dom.minidom'))
+    worker.start()
+    worker.join(timeout=20)
+    print('thread imported' if not worker.is_alive() else 'thread blocked', file=sys.stderr)
+    return status(*args, **kwargs)
+store.status.callback = callback
+from sumatra.cli import smt
+sys.exit(smt())
+"""
+
+
+def test_commands_run_outside_the_import_lock(demo_project):
+    result = subprocess.run([sys.executable, "-c", THREAD_PROBE], cwd=demo_project.path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "thread imported" in result.stderr
