@@ -37,8 +37,6 @@ import sys
 import time
 import traceback
 
-import pytest
-
 from smt_query.demo import build_demo
 
 RECORDS = 1500
