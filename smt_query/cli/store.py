@@ -57,7 +57,7 @@ def indexes():
     exact label lookups read every record of the project. Two indexes on
     the record table (project, timestamp, label) and (project, label,
     timestamp) make them read only what they return: at 100,000 records a
-    date range goes from ~50 ms to ~3 ms. Adding is idempotent and removing
+    date range goes from 40-50 ms to 4 ms. Adding is idempotent and removing
     drops exactly these indexes (named smtq_*); records are never touched.
     Works on SQLite and PostgreSQL stores (also with Sumatra's own store class).
     """
