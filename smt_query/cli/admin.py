@@ -37,8 +37,6 @@ def admin(host, port, threads, create_user):
     DEBUG off. Every page needs a login; accounts live in .smt/admin.sqlite3,
     apart from the records, whose database schema is left untouched.
     """
-    if create_user is None:
-        _run_outside_import_lock(host, port, threads)
     with user_errors():
         if create_user is None:
             _require("waitress", "whitenoise")
@@ -53,22 +51,6 @@ def admin(host, port, threads, create_user):
             raise click.ClickException(
                 "no account can log in yet; create one first: smt admin --create-user NAME")
         _serve(source, host, port, threads)
-
-
-def _run_outside_import_lock(host, port, threads):
-    """Re-run in a fresh interpreter if this one holds the global import lock.
-
-    ``smt``'s start-up hook may run a command from inside the import of
-    ``sumatra.commands``; the server's threads, which import modules as they
-    serve, would then wait for that lock for ever.
-    """
-    import _imp
-    import os
-    if _imp.lock_held():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-m", __name__, "--host", host,
-                                  "--port", str(port), "--threads", str(threads)])
 
 
 def _require(*modules):
@@ -126,7 +108,3 @@ def _serve(source, host, port, threads):
         pass
     finally:
         server.close()
-
-
-if __name__ == "__main__":
-    admin(prog_name="smt admin")
