@@ -1020,27 +1020,24 @@ def _date_q(node):
 
 # -- SQL: parameters ---------------------------------------------------------------
 #
-# Fast path (_Chain.tree): without overrides, a key resolves to one of a few
-# concrete paths (each ``inputs`` level taken or not); a CASE over them reads
-# the stored JSON directly.
+# A key resolves as params.get_task_param() does, on the parameters with
+# params.apply_overrides() applied.
 #
-# Layered path (_Chain.layered), for rows that may hold a relevant override:
-# a scalar subquery over layers (common table expressions, kept from being
-# flattened so each is computed once per row). Each layer holds the *state*
-# of the lookup at a concrete path Q (with the ``inputs`` levels it went
-# through):
+# Fast path (_Chain.tree), for rows without a relevant override: a CASE over
+# the few concrete paths the key may resolve to (each ``inputs`` level taken
+# or not) reads the stored JSON directly.
 #
-#   effective value E(Q) -- SQLite: a JSON path into the content ("ep"), or
-#       PostgreSQL: the jsonb value ("ev"); "ob" = 1 when a command-line
-#       override below Q makes E(Q) a dict without stored text;
-#   raw: the value at Q ignoring overrides ("rq"/"rv");
-#   the newest override naming a prefix of Q ("pid": its position among the
-#       top-level dotted keys, "op"/"ov": the value at Q inside it);
-#   "j": the dotted text of Q (matched against dotted keys).
+# Replay (_Chain.replayed), for rows that may hold one: a scalar subquery
+# whose recursive common table expression "w" is apply_overrides() on the
+# row's document, one row per step: the top-level dotted keys in stored
+# order ("dk"), each walked one part at a time from the root (a part
+# present in the current dict, else created) and written with json_set /
+# jsonb_set. Layers (common table expressions, kept from being flattened)
+# then walk the key through the result as get_task_param() does.
 #
-# apply_overrides() applies dotted keys in document order: E(Q) is decided by
-# the newest dotted key S that names a prefix of Q (then E(Q) lies inside S's
-# value) or extends Q (then E(Q) is a dict); with neither, it is the raw value.
+# A relevant override is a top-level key with a dot that starts with the
+# key's first part, ``inputs``, ``taskname`` or ``module``: any other one
+# writes below a top-level key the lookup does not read.
 
 
 class _Sql:
@@ -1081,139 +1078,49 @@ _RAW = _Sql
 
 
 class _Chain:
-    """Builds the subquery resolving a key, and conditions on its value."""
+    """Builds the SQL condition of a ``where`` leaf on a parameter."""
 
     TRUE, FALSE = _RAW("1"), _RAW("0")
-    NULL_POSITION = NULL_VALUE = _RAW("NULL")
 
     def __init__(self, column):
         self.c = column          # the ParameterSet.content column
         self.n_alias = 0
-        self.layers = []         # "lN AS (SELECT ...)" of the WITH clause
+        self.layers = []         # the WITH clause of the replay
 
     def alias(self):
         self.n_alias += 1
         return f"e{self.n_alias}"
 
-    def layer(self, columns, inner=None):
+    def layer(self, columns, inner):
         """Add a layer computing ``columns`` from the row of layer ``inner``
         (as ``s``); return its name. Layers are common table expressions:
         nested subqueries would overflow SQLite's parser stack."""
-        return self._layer(columns, "" if inner is None else f" FROM {inner} AS s")
-
-    def _layer(self, columns, source):
         cols = _join(", ", (_f("{} AS " + name, sql) for name, sql in columns.items()))
         name = f"l{len(self.layers)}"
-        self.layers.append(_f(name + " AS (SELECT {}{}" + self.NO_FLATTEN + ")",
-                              cols, _RAW(source) if isinstance(source, str) else source))
+        self.layers.append(_f(f"{name} AS (SELECT {{}} FROM {inner} AS s{self.NO_FLATTEN})", cols))
         return name
 
-    def carry(self, names):
-        return {n: _RAW("s." + n) for n in names}
-
-    def resolve(self, parts):
-        """The layered subquery whose single row is the state at the key's leaf."""
-        chain = self.root()
-        for level, part in enumerate(parts):
-            chain = self.level(chain, part, level == 0)
-        return chain
-
-    def level(self, chain, part, first):
-        """Layers resolving one more part: directly, or in a task description's
-        inputs (as params.get_task_param does)."""
-        state = list(self.STATE)
-        chain = self.keys_layer(chain, self.carry(self.CONSTANT + state), [
-            (tag, self.joined(_RAW("s.j"), k, first))
-            for k, tag in ((part, "p"), ("taskname", "t"), ("module", "mo"), ("inputs", "i"))])
-        # states at Q+part and Q+inputs; do Q+taskname, Q+module exist
-        cols = self.carry(self.CONSTANT)
-        for k, tag in ((part, "p"), ("inputs", "i")):
-            cols.update({f"{n}_{tag}": v for n, v in self.step_state(k, first, tag).items()})
-        for k, tag in (("taskname", "t"), ("module", "mo")):
-            cols["x_" + tag] = self.exists_expr(self.step_state(k, first, tag))
-        chain = self.layer(cols, chain)
-        # is Q a task description, does Q+part exist
-        cols = self.carry(self.CONSTANT + [n + "_p" for n in state] + [n + "_i" for n in state])
-        cols["pe"] = self.exists_expr({n: _RAW(f"s.{n}_p") for n in state})
-        cols["td"] = _f("CASE WHEN s.x_t = {} AND s.x_mo = {} AND {} = {} THEN {} ELSE {} END",
-                        self.TRUE, self.TRUE,
-                        self.object_expr({n: _RAW(f"s.{n}_i") for n in state}),
-                        self.TRUE, self.TRUE, self.FALSE)
-        chain = self.layer(cols, chain)
-        chain = self.keys_layer(chain, self.carry(list(cols)),
-                                [("ip", self.joined(_RAW("s.j_i"), part, False))])
-        # the state at Q+part, or at Q+inputs+part for a task description lacking part
-        ip_state = self.step_state(part, False, "ip", state="i")
-        cols = self.carry(self.CONSTANT)
-        for n in state:
-            cols[n] = _f(f"CASE WHEN s.pe = {{}} AND s.td = {{}} THEN {{}} ELSE s.{n}_p END",
-                         self.FALSE, self.TRUE, ip_state[n])
-        return self.layer(cols, chain)
-
-    def step_state(self, k, first, tag, state=None):
-        """The state at Q+k from the state at Q (columns ``s.<name>[_<state>]``)
-        and the positions ``s.E_<tag>``, ``s.X_<tag>`` of the newest dotted key
-        equal to, and extending, the dotted text of Q+k."""
-        def col(name):
-            return _RAW(f"s.{name}_{state}" if state else f"s.{name}")
-        e, x = _RAW(f"s.E_{tag}"), _RAW(f"s.X_{tag}")
-        newer = _f("{} IS NOT NULL AND ({} IS NULL OR {} > {})", e, col("pid"), e, col("pid"))
-        pid = _f("CASE WHEN {} THEN {} ELSE {} END", newer, e, col("pid"))
-        ob = _f("CASE WHEN {} IS NOT NULL AND {} > COALESCE({}, 0) THEN {} ELSE {} END",
-                x, x, pid, self.TRUE, self.FALSE)
-        raw = self.NULL_VALUE if first and "." in k else self.child(col(self.RAW), k)
-        over = _f("CASE WHEN {} THEN {} ELSE {} END", newer, self.override_value(col, k, first),
-                  self.child(col(self.OVER), k))
-        value = _f("CASE WHEN {} = {} THEN NULL WHEN {} IS NOT NULL THEN {} ELSE {} END",
-                   ob, self.TRUE, pid, over, raw)
-        out = {self.VALUE: value, "ob": ob, self.RAW: raw, self.OVER: over, "pid": pid,
-               "j": self.joined(col("j"), k, first)}
-        out.update(self.extra_state(col, k, first))
-        return out
-
-    def keys_layer(self, chain, columns, specs):
-        """A layer carrying ``columns`` and adding, for each (tag, dotted text
-        J) of ``specs``, the positions ``E_<tag>`` and ``X_<tag>`` of the newest
-        top-level dotted key equal to J and extending J (one pass over the
-        keys; NULL where J has a part with a dot of its own)."""
-        found = {}
-        for tag, j in specs:
-            if j.text == "NULL":
-                columns.update({f"E_{tag}": self.NULL_POSITION, f"X_{tag}": self.NULL_POSITION})
-            else:
-                found[f"E_{tag}"] = _f("max(CASE WHEN {} = {} THEN {} END)", self.KEY, j, self.POS)
-                found[f"X_{tag}"] = _f("max(CASE WHEN " + self.PREFIX + " THEN {} END)",
-                                       j, j, self.POS)
-        if not found:
-            return self.layer(columns, chain)
-        return self.aggregate_layer(chain, columns, found)
-
-    def joined(self, j, k, first):
-        if "." in k:
-            return _RAW("NULL")
-        return self.param(k) if first else _f("({} || '.' || {})", j, self.param(k))
-
-    # conditions on the resolved value ------------------------------------------
     def condition(self, node):
-        """The SQL (never NULL) of ``node`` on the key's value.
+        """The SQL (never NULL) of ``node`` on the key's value: the fast path
+        for rows without a relevant override, else the replay (for every row
+        if the key is deeper than _MAX_TREE_DEPTH)."""
+        parts = node.key.parts
+        if len(parts) > _MAX_TREE_DEPTH:
+            return self.combine(node, None)
+        firsts = {parts[0], "inputs", "taskname", "module"}
+        return self.combine(node, sorted(k + "." for k in firsts))
 
-        Rows without a top-level dotted key that starts like the lookup's
-        first level (the part, ``inputs``, ``taskname``, ``module``) take the
-        fast path, :meth:`tree`; the others the layered lookup.
-        """
-        if len(node.key.parts) > _MAX_TREE_DEPTH:
-            return self.layered(node)
-        prefixes = sorted({k + "." for k in (node.key.parts[0], "inputs", "taskname", "module")})
-        return self.combine(node, prefixes, self.layered(node))
-
-    def layered(self, node):
-        """The lookup as layers of state, overrides included."""
-        state = self.resolve(node.key.parts)
-        leaf = _f("CASE WHEN s.ob = {} THEN {} WHEN {} THEN {} ELSE {} END",
-                  self.TRUE, self.const(node.holds({})),
-                  self.missing_test(), self.const(node.holds(_NO_VALUE)),
-                  self.compare(node, self.leaf_ref()))
-        return _f("(WITH {} SELECT {} FROM " + state + " AS s)",
+    def replayed(self, node, doc):
+        """``node`` on the parameters ``doc`` with their overrides applied."""
+        self.layers = []
+        chain = self.replay(doc)
+        for i, part in enumerate(node.key.parts):
+            # a top-level key with a dot is an override, never found as such
+            chain = self.layer(self.step(part, direct=i > 0 or "." not in part), chain)
+        missing, ref = self.leaf()
+        leaf = _f("CASE WHEN {} THEN {} ELSE {} END", missing,
+                  self.const(node.holds(_NO_VALUE)), self.compare(node, ref))
+        return _f(f"(WITH RECURSIVE {{}} SELECT {{}} FROM {chain} AS s)",
                   _join(", ", self.layers), leaf)
 
     def tree(self, node, path=(), i=0):
@@ -1288,15 +1195,15 @@ class _SQLiteChain(_Chain):
     ``ensure_ascii=False`` -- in which case no ASCII-only text has any. So a
     label is spelled raw when the content has a non-ASCII byte ("m"), else
     escaped.
+
+    The replay finds keys with json_each (which decodes them, as Python
+    does) and addresses them by their ``fullkey`` (spelled as written); it
+    creates a key from its decoded text, which json_set writes escaped, and
+    copies override values as written with ``->`` (SQLite 3.38).
     """
 
     vendor = "sqlite"
     NO_FLATTEN = " LIMIT -1"
-    CONSTANT = ["m", "dk"]
-    STATE = ["ep", "ob", "rq", "op", "pid", "j", "sj"]
-    VALUE, RAW, OVER = "ep", "rq", "op"
-    KEY, POS = _RAW("json_extract(d.value, '$[1]')"), _RAW("json_extract(d.value, '$[0]')")
-    PREFIX = "substr(json_extract(d.value, '$[1]'), 1, length({}) + 1) = {} || '.'"
     KIND = {"number": "IN ('integer', 'real')", "string": "= 'text'", "true": "= 'true'",
             "false": "= 'false'", "null": "= 'null'", "array": "= 'array'",
             "object": "= 'object'"}
@@ -1305,56 +1212,58 @@ class _SQLiteChain(_Chain):
     def pushable(node):
         # A path label cannot hold '"' (no escape in SQLite's path syntax); DEL
         # is written raw or escaped depending on ensure_ascii, in ASCII text.
-        return not any('"' in p or "\x7f" in p for p in node.key.parts)
+        import sqlite3
+        return (sqlite3.sqlite_version_info >= (3, 38)
+                and not any('"' in p or "\x7f" in p for p in node.key.parts))
 
     def param(self, k):
         return _f("{}", k)
 
-    def root(self):
-        c = self.c
-        dotted = _f("CASE WHEN json_type({}) = 'object' THEN (SELECT json_group_array("
-                    "json_array(id, key)) FROM json_each({}) WHERE instr(key, '.') > 0) END",
-                    c, c)
-        return self.layer({
-            "m": _f("length(CAST({} AS BLOB)) <> length({})", c, c), "dk": dotted,
-            "ep": _f("CASE WHEN json_type({}) = 'object' THEN '$' END", c), "ob": self.FALSE,
-            "rq": _RAW("'$'"), "op": _RAW("NULL"), "pid": _RAW("NULL"), "j": _RAW("''"),
-            "sj": _RAW("''")})
+    @staticmethod
+    def child(d, p, k):
+        return _f(f"(SELECT fullkey FROM json_each({d}, {p}) WHERE key = {{}})", k)
 
-    def spelled(self, k, m):
-        raw, escaped = (json.dumps(k, ensure_ascii=a)[1:-1] for a in (False, True))
-        if raw == escaped:
-            return _f("{}", raw)
-        return _f("CASE WHEN {} THEN {} ELSE {} END", m, raw, escaped)
+    @staticmethod
+    def is_desc(d, p):
+        return _RAW(f"(json_type({d}, {p} || '.taskname') IS NOT NULL AND json_type({d}, {p} "
+                    f"|| '.module') IS NOT NULL AND json_type({d}, {p} || '.inputs') = 'object')")
 
-    def aggregate_layer(self, chain, columns, aggregates):
-        # aggregates over the (usually one or two) dotted keys, joined to the
-        # single row of the previous layer
-        return self._layer({**columns, **aggregates},
-                           f" FROM {chain} AS s LEFT JOIN json_each(s.dk) AS d")
+    def replay(self, doc):
+        mid = "instr(w.rest, '.') > 0"
+        part = _RAW(f"CASE WHEN {mid} THEN substr(w.rest, 1, instr(w.rest, '.') - 1) "
+                    "ELSE w.rest END")
+        path = _f("COALESCE({}, w.p || '.\"' || {} || '\"')", self.child("w.d", "w.p", part),
+                  part)
+        self.layers += [
+            _f("dk AS (SELECT row_number() OVER (ORDER BY id) AS n, key, fullkey AS fk "
+               "FROM json_each({}) WHERE instr(key, '.') > 0)", doc),
+            _f("w(n, rest, p, d, np) AS (SELECT 1, (SELECT key FROM dk WHERE n = 1), '$', {}, "
+               f"NULL UNION ALL SELECT CASE WHEN w.np IS NULL OR {mid} THEN w.n ELSE w.n + 1 END, "
+               f"CASE WHEN w.np IS NULL THEN w.rest WHEN {mid} THEN substr(w.rest, "
+               "instr(w.rest, '.') + 1) ELSE (SELECT key FROM dk WHERE dk.n = w.n + 1) END, "
+               f"CASE WHEN w.np IS NULL THEN w.p WHEN {mid} THEN w.np ELSE '$' END, "
+               f"CASE WHEN w.np IS NULL THEN w.d WHEN NOT {mid} THEN json_set(w.d, w.np, "
+               "json({} -> (SELECT fk FROM dk WHERE dk.n = w.n))) WHEN json_type(w.d, w.np) = "
+               "'object' THEN w.d ELSE json_set(w.d, w.np, json_object()) END, "
+               "CASE WHEN w.np IS NULL THEN {} END FROM w WHERE w.rest IS NOT NULL)",
+               doc, doc, path),
+            _RAW("l0 AS (SELECT d, '$' AS p FROM w WHERE rest IS NULL)")]
+        return "l0"
 
-    def child(self, path, k):
-        return _f("{} || '.\"' || {} || '\"'", path, self.spelled(k, _RAW("s.m")))
+    def step(self, k, direct):
+        found = _f("CASE WHEN {} THEN {} END", self.is_desc("s.d", "s.p"),
+                   self.child("s.d", "s.p || '.inputs'", k))
+        if direct:
+            found = _f("COALESCE({}, {})", self.child("s.d", "s.p", k), found)
+        return {"d": _RAW("s.d"), "p": _f("CASE WHEN s.p IS NOT NULL THEN {} END", found)}
 
-    def override_value(self, col, k, first):
-        return _f("'$.\"' || {} || '\"'", self.extra_state(col, k, first)["sj"])
+    def leaf(self):
+        return _RAW("s.p IS NULL"), ("path", _RAW("s.d"), _RAW("s.p"))
 
-    def extra_state(self, col, k, first):
-        spelled = self.spelled(k, _RAW("s.m"))
-        return {"sj": spelled if first else _f("{} || '.' || {}", col("sj"), spelled)}
-
-    def exists_expr(self, state):
-        return _f("CASE WHEN {} = 1 OR json_type({}, {}) IS NOT NULL THEN 1 ELSE 0 END",
-                  state["ob"], self.c, state["ep"])
-
-    def object_expr(self, state):
-        return _f("CASE WHEN {} = 1 OR json_type({}, {}) = 'object' THEN 1 ELSE 0 END",
-                  state["ob"], self.c, state["ep"])
-
-    def missing_test(self):
-        return _f("json_type({}, s.ep) IS NULL", self.c)
-
-    def combine(self, node, prefixes, layered):
+    def combine(self, node, prefixes):
+        replayed = self.replayed(node, self.c)
+        if prefixes is None:
+            return replayed
         # a key starting so has '"prefix' in the text, however it is spelled;
         # GLOB is case-sensitive, and much faster than instr() on long texts
         needles = sorted({'"' + json.dumps(p, ensure_ascii=a)[1:-1]
@@ -1362,7 +1271,7 @@ class _SQLiteChain(_Chain):
         maybe = _join(" OR ", (_f("{} GLOB {}", self.c,
                                   "*" + re.sub(r"([*?\[])", r"[\1]", n) + "*")
                                for n in needles))
-        return _f("CASE WHEN {} THEN {} ELSE {} END", maybe, layered, self.fast(node))
+        return _f("CASE WHEN {} THEN {} ELSE {} END", maybe, replayed, self.fast(node))
 
     def fast(self, node):
         labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
@@ -1383,9 +1292,6 @@ class _SQLiteChain(_Chain):
 
     def present(self, path):
         return _f("{} IS NOT NULL", self.type_of(self.ref(path)))
-
-    def leaf_ref(self):
-        return ("path", self.c, _RAW("s.ep"))
 
     # values: ("path", doc, path) or ("row", alias) of json_each
     def type_of(self, ref):
@@ -1438,12 +1344,6 @@ class _PostgresChain(_Chain):
     vendor = "postgresql"
     NO_FLATTEN = " OFFSET 0"
     TRUE, FALSE = _RAW("TRUE"), _RAW("FALSE")
-    NULL_POSITION, NULL_VALUE = _RAW("CAST(NULL AS bigint)"), _RAW("CAST(NULL AS jsonb)")
-    CONSTANT = ["d", "dk"]
-    STATE = ["ev", "ob", "rv", "ov", "pid", "j"]
-    VALUE, RAW, OVER = "ev", "rv", "ov"
-    KEY, POS = _RAW("d.k"), _RAW("d.i")
-    PREFIX = "left(d.k, length({}) + 1) = {} || '.'"
     KIND = {"number": "= 'number'", "string": "= 'string'", "true": "= 'boolean'",
             "false": "= 'boolean'", "null": "= 'null'", "array": "= 'array'",
             "object": "= 'object'"}
@@ -1455,63 +1355,58 @@ class _PostgresChain(_Chain):
     def param(self, k):
         return _f("CAST({} AS text)", k)
 
-    def root(self):
-        c = self.c
-        doc = self.layer({"d": _f("CAST({} AS jsonb)", c)})
-        dotted = _f("CASE WHEN jsonb_typeof(s.d) = 'object' AND EXISTS (SELECT 1 FROM "
-                    "jsonb_object_keys(s.d) AS k WHERE strpos(k, '.') > 0) THEN ARRAY("
-                    "SELECT o.key FROM json_each(CAST({} AS json)) WITH ORDINALITY AS "
-                    "o(key, value, n) WHERE strpos(o.key, '.') > 0 ORDER BY o.n) "
-                    "ELSE CAST(ARRAY[] AS text[]) END", c)
-        return self.layer({
-            "d": _RAW("s.d"), "dk": dotted,
-            "ev": _RAW("CASE WHEN jsonb_typeof(s.d) = 'object' THEN s.d END"),
-            "ob": self.FALSE, "rv": _RAW("s.d"), "ov": self.NULL_VALUE,
-            "pid": self.NULL_POSITION, "j": _RAW("CAST('' AS text)")}, doc)
+    @staticmethod
+    def is_desc(v):
+        # (?& would look at the items of an array, but then inputs is no object)
+        return _RAW(f"({v} ?& ARRAY['taskname', 'module'] AND "
+                    f"jsonb_typeof({v} -> 'inputs') = 'object')")
 
-    def aggregate_layer(self, chain, columns, aggregates):
-        lateral = _join(", ", (_f("{} AS " + n, sql) for n, sql in aggregates.items()))
-        columns = {**columns, **{n: _RAW("f." + n) for n in aggregates}}
-        return self._layer(columns, _f(f" FROM {chain} AS s CROSS JOIN LATERAL (SELECT {{}} "
-                                       "FROM unnest(s.dk) WITH ORDINALITY AS d(k, i)) AS f",
-                                       lateral))
+    def replay(self, doc):
+        path = _RAW("w.p || ARRAY[w.rest[1]]")
+        mid = "cardinality(w.rest) > 1"
+        # keys: the dotted keys left, the first being replayed. No subquery in
+        # the recursive step: it would raise the cost estimates, and so JIT.
+        self.layers.append(_f(
+            "w(keys, rest, p, d, np) AS (SELECT x.a, string_to_array(x.a[1], '.'), "
+            "CAST(ARRAY[] AS text[]), {}, CAST(NULL AS text[]) FROM (SELECT ARRAY(SELECT o.key "
+            "FROM json_each(CASE WHEN jsonb_typeof({}) = 'object' THEN CAST({} AS json) END) "
+            "WITH ORDINALITY AS o(key, value, n) WHERE strpos(o.key, '.') > 0 ORDER BY o.n) AS a "
+            f"OFFSET 0) AS x UNION ALL SELECT CASE WHEN w.np IS NULL OR {mid} THEN w.keys ELSE "
+            f"w.keys[2:] END, CASE WHEN w.np IS NULL THEN w.rest WHEN {mid} THEN w.rest[2:] "
+            f"ELSE string_to_array(w.keys[2], '.') END, CASE WHEN w.np IS NULL THEN w.p WHEN "
+            f"{mid} THEN w.np ELSE CAST(ARRAY[] AS text[]) END, CASE WHEN w.np IS NULL THEN w.d "
+            f"WHEN NOT {mid} THEN jsonb_set(w.d, w.np, {{}} -> w.keys[1]) WHEN "
+            "jsonb_typeof(w.d #> w.np) = 'object' THEN w.d ELSE jsonb_set(w.d, w.np, "
+            "jsonb_build_object()) END, CASE WHEN w.np IS NULL THEN {} END FROM w WHERE "
+            "w.rest IS NOT NULL)", doc, doc, self.c, doc, path))
+        self.layers += [
+            _RAW("l0 AS (SELECT d AS v FROM w WHERE rest IS NULL)")]
+        return "l0"
 
-    def child(self, value, k):
-        return _f("CASE WHEN jsonb_typeof({}) = 'object' THEN {} -> {} END",
-                  value, value, self.param(k))
+    def step(self, k, direct):
+        k = self.param(k)
+        found = _f("CASE WHEN {} THEN s.v -> 'inputs' -> {} END", self.is_desc("s.v"), k)
+        return {"v": _f("COALESCE(s.v -> {}, {})", k, found) if direct else found}
 
-    def override_value(self, col, k, first):
-        return _f("s.d -> {}", self.joined(col("j"), k, first))
+    def leaf(self):
+        return _RAW("s.v IS NULL"), _RAW("s.v")
 
-    def extra_state(self, col, k, first):
-        return {}
-
-    def exists_expr(self, state):
-        return _f("({} OR {} IS NOT NULL)", state["ob"], state["ev"])
-
-    def object_expr(self, state):
-        return _f("({} OR jsonb_typeof({}) = 'object')", state["ob"], state["ev"])
-
-    def missing_test(self):
-        return _RAW("s.ev IS NULL")
-
-    def combine(self, node, prefixes, layered):
-        # the top-level keys of the jsonb (parsed once per row) tell
-        starts = _join(" OR ", (_f("left(k, {}) = CAST({} AS text)", len(p), p)
-                                for p in prefixes))
-        maybe = _f("EXISTS (SELECT 1 FROM jsonb_object_keys(CASE WHEN jsonb_typeof(s.d) = "
-                   "'object' THEN s.d END) AS k WHERE {})", starts)
-        return _f("(SELECT CASE WHEN {} THEN {} ELSE {} END FROM (SELECT CAST({} AS jsonb) "
-                  "AS d OFFSET 0) AS s)", maybe, layered, self.tree(node), self.c)
+    def combine(self, node, prefixes):
+        body = self.replayed(node, _RAW("s.d"))
+        if prefixes is not None:
+            # the top-level keys of the jsonb (parsed once per row) tell
+            starts = _join(" OR ", (_f("left(k, {}) = CAST({} AS text)", len(p), p)
+                                    for p in prefixes))
+            maybe = _f("EXISTS (SELECT 1 FROM jsonb_object_keys(CASE WHEN jsonb_typeof(s.d) = "
+                       "'object' THEN s.d END) AS k WHERE {})", starts)
+            body = _f("CASE WHEN {} THEN {} ELSE {} END", maybe, body, self.tree(node))
+        return _f("(SELECT {} FROM (SELECT CAST({} AS jsonb) AS d OFFSET 0) AS s)", body, self.c)
 
     def ref(self, path):
         return _f("(s.d" + " -> {}" * len(path) + ")", *(self.param(k) for k in path))
 
     def present(self, path):
         return _f("{} IS NOT NULL", self.ref(path))
-
-    def leaf_ref(self):
-        return _RAW("s.ev")
 
     def is_type(self, ref, kind):
         test = _f("jsonb_typeof({}) " + self.KIND[kind], ref)
@@ -1601,13 +1496,16 @@ _READABLE = weakref.WeakKeyDictionary()   # SQLContext -> bool
 
 
 def params_readable(ctx):
-    """Whether the database can parse every parameter set of the store as JSON.
+    """Whether the database can parse every parameter set of the store as JSON
+    (and, on SQLite, write every override with a JSON path).
 
     ``ctx.params_json`` says every set is a ``JSONParameterSet``; but
     ``json.dumps`` writes ``NaN`` and ``Infinity``, which SQLite and
     PostgreSQL reject (PostgreSQL also rejects ``\\u0000`` and unpaired
     surrogates), failing the whole query. Only texts containing those are
-    parsed; once per context.
+    parsed; once per context. On SQLite, a top-level dotted key containing
+    ``"`` cannot be replayed (SQLite's JSON paths cannot name it); only texts
+    containing ``\\"`` are parsed for those.
     """
     if ctx not in _READABLE:
         _READABLE[ctx] = ctx.params_json and _all_json(ctx)
@@ -1620,7 +1518,9 @@ def _all_json(ctx):
     table = connection.ops.quote_name(ctx.models.ParameterSet._meta.db_table)
     if ctx.vendor == "sqlite":
         sql = (f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE (content GLOB '*NaN*' OR "
-               "content GLOB '*Infinity*') AND NOT json_valid(content))")
+               "content GLOB '*Infinity*') AND NOT json_valid(content) OR content GLOB "
+               "'*\\\"*' AND json_valid(content) AND EXISTS (SELECT 1 FROM json_each(content) "
+               "WHERE instr(key, '.') > 0 AND instr(key, '\"') > 0))")
     else:
         suspects = " OR ".join(f"strpos(content, '{t}') > 0" for t in (
             "NaN", "Infinity", "\\u0000", "\\ud", "\\uD"))

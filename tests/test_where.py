@@ -489,6 +489,20 @@ def test_json_the_database_cannot_read_falls_back(backend, tmp_path):
     assert _selected(store, expr.to_q(ctx)) == _expected(expr, rows) == {"r000", "r001"}
 
 
+def test_override_with_a_quote_falls_back_on_sqlite(backend, tmp_path):
+    """SQLite's JSON paths cannot name a key with '"': such an override is not
+    replayed in SQL (its path could even name another key)."""
+    from smt_query.recordstore import QueryDjangoRecordStore
+    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
+    _fill(store, [json.dumps({"a": {"b": 1}, 'a.b"c': 2}), json.dumps({"a": {"b": 1}})])
+    expr = parse("a.b == 1")
+    q = expr.to_q(store.context())
+    if store.vendor == "sqlite":
+        assert q is None
+    else:
+        assert _selected(store, q) == _expected(expr, _rows(store)) == {"r000", "r001"}
+
+
 # -- random expressions ------------------------------------------------------------------
 
 KEYS = ["a", "b", "c", "d", "e", "a.b", "a.b.c", "a.b.d", "model", "model.lr", "optimizer.lr",
