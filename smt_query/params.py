@@ -215,12 +215,26 @@ def apply_overrides(params):
     """Move literal dotted top-level keys to the nested path they name.
 
     ``smt run default.yaml model.lr=0.2`` stores ``{'model': {'lr': 0.1},
-    'model.lr': 0.2}``; this returns ``{'model': {'lr': 0.2}}``.  The
-    override wins, missing (or non-dict) intermediate levels become dicts.
-    The input is not modified, and is returned as is when it has no dotted key.
+    'model.lr': 0.2}``; this returns ``{'model': {'lr': 0.2}}``.  The keys are
+    applied in stored order, each walking its parts from the root as
+    `get_task_param` resolves them:
+
+    * a part present in the current dict is used (an intermediate one
+      holding a non-dict becomes ``{}``);
+    * else, if the current dict is a task description and the part is in
+      its ``inputs``, that one (``optimizer.lr`` sets
+      ``inputs.optimizer.inputs.lr`` of a task description);
+    * else the part is created in the current dict (intermediate ones as
+      ``{}``).
+
+    So the override wins wherever `get_task_param` looks for its key.  The
+    input is not modified, and is returned as is when it has no dotted key.
 
     >>> apply_overrides({'model': {'lr': 0.1, 'n': 3}, 'model.lr': 0.2})
     {'model': {'lr': 0.2, 'n': 3}}
+    >>> apply_overrides({'taskname': 'Fit', 'module': 'm', 'inputs': {'opt': {'lr': 0.1}},
+    ...                  'opt.lr': 0.2})
+    {'taskname': 'Fit', 'module': 'm', 'inputs': {'opt': {'lr': 0.2}}}
     """
     dotted = [k for k in params if isinstance(k, str) and "." in k]
     if not dotted:
@@ -230,11 +244,22 @@ def apply_overrides(params):
         *head, last = key.split(".")
         node = result
         for part in head:
+            node = _holder(node, part)
             child = node.get(part)
-            node[part] = child = dict(child) if isinstance(child, dict) else {}
-            node = child
-        node[last] = params[key]
+            node[part] = dict(child) if isinstance(child, dict) else {}
+            node = node[part]
+        _holder(node, last)[last] = params[key]
     return result
+
+
+def _holder(node, part):
+    """The dict in which an override sets `part` of `node` (a copy we own):
+    `node` itself, or a fresh copy of its ``inputs`` if `node` is a task
+    description with `part` there and not directly."""
+    if part not in node and is_task_desc(node) and part in node["inputs"]:
+        node["inputs"] = dict(node["inputs"])
+        return node["inputs"]
+    return node
 
 
 def _is_record(obj):

@@ -1030,14 +1030,17 @@ def _date_q(node):
 # Replay (_Chain.replayed), for rows that may hold one: a scalar subquery
 # whose recursive common table expression "w" is apply_overrides() on the
 # row's document, one row per step: the top-level dotted keys in stored
-# order ("dk"), each walked one part at a time from the root (a part
-# present in the current dict, else created) and written with json_set /
-# jsonb_set. Layers (common table expressions, kept from being flattened)
-# then walk the key through the result as get_task_param() does.
+# order ("dk"), each walked one part at a time from the root -- a part
+# present in the current dict, else in the ``inputs`` of a task description,
+# else created -- and written with json_set / jsonb_set. Layers (common
+# table expressions, kept from being flattened) then walk the key through
+# the result as get_task_param() does.
 #
 # A relevant override is a top-level key with a dot that starts with the
-# key's first part, ``inputs``, ``taskname`` or ``module``: any other one
-# writes below a top-level key the lookup does not read.
+# key's first part, ``inputs``, ``taskname`` or ``module`` (or, for a key
+# ``inputs.x...``, with ``x``): any other one writes below a top-level key
+# the lookup does not read, or below an ``inputs`` entry other than the one
+# it reads, and leaves the task descriptions on its way as they are.
 
 
 class _Sql:
@@ -1108,6 +1111,8 @@ class _Chain:
         if len(parts) > _MAX_TREE_DEPTH:
             return self.combine(node, None)
         firsts = {parts[0], "inputs", "taskname", "module"}
+        if parts[0] == "inputs" and len(parts) > 1:
+            firsts.add(parts[1])
         return self.combine(node, sorted(k + "." for k in firsts))
 
     def replayed(self, node, doc):
@@ -1232,8 +1237,9 @@ class _SQLiteChain(_Chain):
         mid = "instr(w.rest, '.') > 0"
         part = _RAW(f"CASE WHEN {mid} THEN substr(w.rest, 1, instr(w.rest, '.') - 1) "
                     "ELSE w.rest END")
-        path = _f("COALESCE({}, w.p || '.\"' || {} || '\"')", self.child("w.d", "w.p", part),
-                  part)
+        path = _f("COALESCE({}, CASE WHEN {} THEN {} END, w.p || '.\"' || {} || '\"')",
+                  self.child("w.d", "w.p", part), self.is_desc("w.d", "w.p"),
+                  self.child("w.d", "w.p || '.inputs'", part), part)
         self.layers += [
             _f("dk AS (SELECT row_number() OVER (ORDER BY id) AS n, key, fullkey AS fk "
                "FROM json_each({}) WHERE instr(key, '.') > 0)", doc),
@@ -1362,7 +1368,10 @@ class _PostgresChain(_Chain):
                     f"jsonb_typeof({v} -> 'inputs') = 'object')")
 
     def replay(self, doc):
-        path = _RAW("w.p || ARRAY[w.rest[1]]")
+        node = "(w.d #> w.p)"
+        path = _f(f"w.p || CASE WHEN {node} -> w.rest[1] IS NULL AND {{}} AND {node} -> 'inputs' "
+                  "-> w.rest[1] IS NOT NULL THEN ARRAY['inputs', w.rest[1]] ELSE "
+                  "ARRAY[w.rest[1]] END", self.is_desc(node))
         mid = "cardinality(w.rest) > 1"
         # keys: the dotted keys left, the first being replayed. No subquery in
         # the recursive step: it would raise the cost estimates, and so JIT.

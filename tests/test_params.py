@@ -1,4 +1,5 @@
 """Tests of smt_query.params on real Sumatra parameter sets and records."""
+import itertools
 import json
 import math
 import os
@@ -209,6 +210,90 @@ def test_overrides_idempotent(params):
     once = apply_overrides(params)
     assert apply_overrides(once) == once
     assert not any("." in k for k in once)
+
+
+def test_overrides_follow_task_descriptions():
+    """An override sets the value `get_task_param` finds for its key."""
+    model = desc("Model", params={"μtilde": [1.0, 2.0]}, seed=3)
+    stored = desc("FitModel", nsteps=1, optimizer=desc("SGD", lr=0.001, model=model))
+    stored["optimizer.lr"] = 0.01
+    before = json.dumps(stored)
+    expected = json.loads(before)
+    del expected["optimizer.lr"]
+    expected["inputs"]["optimizer"]["inputs"]["lr"] = 0.01
+    assert apply_overrides(stored) == expected      # inputs.optimizer.inputs.lr, nothing else
+    assert json.dumps(stored) == before
+    assert get_task_param(stored, "optimizer.model.params.μtilde") == [1.0, 2.0]
+    assert get_task_param(stored, "optimizer.lr") == 0.01
+
+    # a prefix through two task descriptions; a whole subtree
+    over = apply_overrides({**stored, "optimizer.model.seed": 7, "optimizer.model.params": {"a": 1}})
+    assert over["inputs"]["optimizer"]["inputs"]["model"]["inputs"] == {"params": {"a": 1}, "seed": 7}
+    # a key that exists nowhere yet is created where it is named
+    assert apply_overrides(desc("T", a=1) | {"opt.lr": 2}) == desc("T", a=1) | {"opt": {"lr": 2}}
+    assert apply_overrides(desc("T", opt=desc("U")) | {"opt.lr": 2})["inputs"]["opt"] == \
+        desc("U") | {"lr": 2}
+    # a direct key wins over inputs, as in get_task_param
+    assert apply_overrides(desc("T", x=1) | {"x": {}, "x.y": 2}) == desc("T", x=1) | {"x": {"y": 2}}
+
+
+def test_overrides_apply_in_stored_order():
+    x = desc("X", b=0)
+    # x.inputs first: x is no task description any more, so x.b is created directly
+    assert apply_overrides({"x": x, "x.inputs": 5, "x.b": 1})["x"] == x | {"inputs": 5, "b": 1}
+    assert apply_overrides({"x": x, "x.b": 1, "x.inputs": 5})["x"] == x | {"inputs": 5}
+    # an earlier override makes the key exist in inputs
+    assert apply_overrides({"x": desc("X"), "x.inputs.b": 1, "x.b": 2})["x"] == desc("X", b=2)
+    assert apply_overrides({"x": desc("X"), "x.b": 2, "x.inputs.b": 1})["x"] == \
+        desc("X", b=1) | {"b": 2}
+
+
+PARTS = ("a", "b", "inputs", "taskname", "module")
+ALL_KEYS = [k for n in range(1, 5) for k in itertools.product(PARTS, repeat=n)]
+
+
+def containers(children):
+    """Dicts over PARTS, and task descriptions (with extra keys) whose inputs are such dicts."""
+    dicts = st.dictionaries(st.sampled_from(PARTS), children, max_size=3)
+    return dicts | st.builds(lambda inputs, extra: extra | desc("T") | {"inputs": inputs},
+                             dicts, dicts)
+
+
+task_trees = containers(st.recursive(st.sampled_from([0, 1, None, "x", [1, 2]]), containers,
+                                     max_leaves=10))
+
+
+def resolved(node, parts):
+    """The concrete path `get_task_param` follows for `parts`, or None."""
+    path = ()
+    for part in parts:
+        if not isinstance(node, dict):
+            return None
+        if part in node:
+            node, path = node[part], path + (part,)
+        elif is_task_desc(node) and part in node["inputs"]:
+            node, path = node["inputs"][part], path + ("inputs", part)
+        else:
+            return None
+    return path
+
+
+@settings(max_examples=300, deadline=None)
+@given(task_trees, st.lists(st.sampled_from(PARTS), min_size=2, max_size=4).map(".".join),
+       st.sampled_from([7, None, {"b": 7}, {}, [7]]))
+def test_override_is_found_where_get_task_param_looks(tree, key, value):
+    """The override is what its key resolves to afterwards; every other key
+    keeps its value unless one of their resolved paths is a prefix of the other."""
+    stored = tree | {key: value}
+    before = json.dumps(stored)
+    after = apply_overrides(stored)
+    assert json.dumps(stored) == before
+    assert get_task_param(after, key) == value == get_task_param(stored, key)
+    written = resolved(after, split_key(key))
+    for parts in ALL_KEYS:
+        path = resolved(tree, parts)
+        if path is not None and path[:len(written)] != written and written[:len(path)] != path:
+            assert get_task_param(after, parts) == get_task_param(tree, parts), parts
 
 
 def test_as_params_sources():

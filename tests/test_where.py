@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 
@@ -202,6 +203,14 @@ def td(inputs, name="Task"):
     ({"a.b": 1}, "`a.b` exists", False),
     (td({"lr": 1}) | {"optimizer.lr": 2}, "optimizer.lr == 2", True),
     (td({"seed": 1}) | {"inputs.seed": 2}, "seed == 2", True),
+    # ... where get_task_param finds it: through task descriptions, in stored order
+    (td({"optimizer": td({"lr": 1, "model": {"k": 2}})}) | {"optimizer.lr": 3},
+     "optimizer.model.k == 2", True),
+    (td({"optimizer": td({"lr": 1})}) | {"optimizer.lr": 3}, "inputs.optimizer.inputs.lr == 3", True),
+    (td({"optimizer": td({"lr": 1})}) | {"optimizer.lr": 3}, "optimizer exists", True),
+    (td({"x": td({"b": 0})}) | {"x.inputs": 5, "x.b": 1}, "x.b == 1", True),
+    (td({"x": td({"b": 0})}) | {"x.b": 1, "x.inputs": 5}, "x.b exists", False),
+    (td({"s": {"x": 1}}) | {"s.x": 2}, "inputs.s.x == 2", True),
 ])
 def test_semantics(params, text, expected):
     assert parse(text).evaluate(params, {}) is expected
@@ -295,6 +304,18 @@ def _corpus():
         {"a\\b": 1, 'q"t': 2, "x": {"y": None}}, {}, {"x": [1, 2, 3], "y": {"0": 1}},
         td({"optimizer": td({"model": model, "lr": 0.001}), "seed": 3}) | {"optimizer.model.seed": 7},
         {"k1": {"k2": {"k3": {"k4": td({"k5": {"k6": td({"k7": {"k8": {"k9": [1, {"k10": 10}]}}})}})}}}},
+        # overrides on task descriptions: through inputs, of keys that do not exist yet,
+        # below task descriptions, several in order, of a whole subtree
+        td({"nsteps": 25000, "optimizer": td({"model": model, "lr": 0.001})}) | {"optimizer.lr": 0.01},
+        td({"optimizer": td({"model": model})}) | {"optimizer.lr": 0.05, "optimizer.new.x": 1,
+                                                   "optimizer.model.params.lr": 0.5},
+        td({"optimizer": td({"model": model, "lr": 0.02})}) | {"optimizer.model": {"seed": 9}},
+        td({"x": td({"b": 0})}) | {"x.inputs": 5, "x.b": 1},
+        td({"x": td({"b": 0})}) | {"x.b": 1, "x.inputs": 5},
+        {"x": td({})} | {"x.inputs.b": 1, "x.b": 2}, {"x": td({})} | {"x.b": 2, "x.inputs.b": 1},
+        td({"s": {"x": 1}, "seed": 2}) | {"s.x": 2, "seed.y": 3},
+        td({"m": td({"p": 1})}) | {"m.taskname": {"z": 1}, "m.p": 2, "m.q.r": 3},
+        td({"lr": 1}) | {"optimizer": {}, "optimizer.lr": 3, "taskname.x": 4, "lr.y": 5},
     ]
     return docs
 
@@ -409,6 +430,14 @@ EXPRESSIONS = [
     "k1.k2.k3.k4.k5.k6.k7.k8.k9 exists", "k1.k2.k3.k4.k5.k6.k7.k8 == null",
     "k1.k2.k3.k4.inputs.k5.k6.inputs.k7.k8.k9 exists", "k1.k2.k3.k4.k5.k6.k7.k8.k9.k10 missing",
     "k1.k2.k3.k4.k5.k6.k7.k8 missing",
+    # overrides on task descriptions
+    "optimizer.lr == 0.05", "optimizer.model.params.lr == 0.5", "optimizer.new.x == 1",
+    "inputs.optimizer.inputs.new.x exists", "optimizer.model.seed == 9", "optimizer.model missing",
+    "optimizer.model.activation missing", "nsteps == 25000",
+    "x.b == 1", "x.b == 2", "x.inputs == 5", "x.inputs.b == 1", "x.b exists", "inputs.x.b == 1",
+    "inputs.s.x == 2", "s.x == 2", "s.x exists", "seed.y == 3", "inputs.seed.y == 3", "m.p == 2",
+    "m.taskname.z == 1", "m.q.r == 3", "inputs.m.inputs.q exists", "lr.y == 5", "taskname.x == 4",
+    "optimizer.lr == 3",
 ]
 
 
@@ -489,26 +518,14 @@ def test_json_the_database_cannot_read_falls_back(backend, tmp_path):
     assert _selected(store, expr.to_q(ctx)) == _expected(expr, rows) == {"r000", "r001"}
 
 
-def test_override_with_a_quote_falls_back_on_sqlite(backend, tmp_path):
-    """SQLite's JSON paths cannot name a key with '"': such an override is not
-    replayed in SQL (its path could even name another key)."""
-    from smt_query.recordstore import QueryDjangoRecordStore
-    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
-    _fill(store, [json.dumps({"a": {"b": 1}, 'a.b"c': 2}), json.dumps({"a": {"b": 1}})])
-    expr = parse("a.b == 1")
-    q = expr.to_q(store.context())
-    if store.vendor == "sqlite":
-        assert q is None
-    else:
-        assert _selected(store, q) == _expected(expr, _rows(store)) == {"r000", "r001"}
-
-
 # -- random expressions ------------------------------------------------------------------
 
 KEYS = ["a", "b", "c", "d", "e", "a.b", "a.b.c", "a.b.d", "model", "model.lr", "optimizer.lr",
         "optimizer.model.params.μtilde", "optimizer.model.params.lr", "optimizer.model.seed",
         "seed", "seeds", "inputs.seed", "x.y", "x.y.z.w", "q", MU, "`sp ace`.`k.d`", "taskname",
-        "module.x", "inputs.optimizer.inputs.lr", "big", "y.0", "e.f", "no.such.key"]
+        "module.x", "inputs.optimizer.inputs.lr", "big", "y.0", "e.f", "no.such.key", "x.b",
+        "x.inputs", "x.inputs.b", "inputs.s.x", "s.x", "seed.y", "optimizer.new.x", "m.p", "m.q.r",
+        "optimizer.model.lr", "nsteps", "lr.y"]
 SCALARS = [0, 1, 1.0, -1, 2, 3, 7, 0.1, 0.2, 0.5, 0.005, 0.01, 1.5, 2.5, 1e-5, 25000, "1", "x",
            "abc", "Abc", "relu", "", "μ😀", "0.1", True, False, None]
 LISTS = [[], [1, 2], [1, 2.0, "z"], [[1, 2], [3]], [1.5, -0.25], [None], [True, 1], [3, 4]]
@@ -545,6 +562,74 @@ def test_random_expressions_sql_equals_python(store, rows, expr):
     q = expr.to_q(store.context())
     assert q is not None, str(expr)
     assert _selected(store, q) == _expected(expr, rows), str(expr)
+
+
+# -- overrides replayed on random task descriptions -----------------------------------------
+
+PARTS = ["a", "b", "inputs", "taskname", "module"]
+LEAVES = [0, 7, None, "x", [7]]
+
+
+def _override_docs(n, seed):
+    """Random dicts and task descriptions over PARTS, with 1-3 overrides each."""
+    rng = random.Random(seed)
+
+    def tree(depth):
+        out = {}
+        for _ in range(rng.randint(0, 3)):
+            out[rng.choice(PARTS)] = (tree(depth - 1) if depth and rng.random() < 0.6
+                                      else rng.choice(LEAVES))
+        if depth and rng.random() < 0.5:
+            out |= td(tree(depth - 1))
+        return out
+    docs = []
+    for _ in range(n):
+        doc = tree(3)
+        for _ in range(rng.randint(1, 3)):
+            key = ".".join(rng.choices(PARTS, k=rng.randint(2, 4)))
+            doc[key] = rng.choice(LEAVES + [{"b": 7}, {}])
+        docs.append(doc)
+    return docs
+
+
+@pytest.fixture(scope="module")
+def override_store(backend, tmp_path_factory):
+    from smt_query.recordstore import QueryDjangoRecordStore
+    uri = backend.new_store() or str(tmp_path_factory.mktemp("overrides") / "records")
+    store = QueryDjangoRecordStore(uri)
+    _fill(store, [json.dumps(d) for d in _override_docs(200, seed=1)], project="overrides")
+    return store, _rows(store)
+
+
+override_keys = st.lists(st.sampled_from(PARTS), min_size=1, max_size=4).map(Key)
+override_leaves = st.one_of(
+    st.builds(Exists, override_keys), st.builds(Missing, override_keys),
+    st.builds(Compare, override_keys, st.sampled_from(["==", "!="]), st.sampled_from(LEAVES)),
+    st.builds(Compare, override_keys, st.just("contains"), st.just(7)))
+
+
+@settings(max_examples=int(os.environ.get("SMTQ_WHERE_EXAMPLES", 120)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(expr=override_leaves)
+def test_overrides_on_task_descriptions_sql_equals_python(override_store, expr):
+    store, rows = override_store
+    q = expr.to_q(store.context())
+    assert q is not None, str(expr)
+    assert _selected(store, q) == _expected(expr, rows), str(expr)
+
+
+def test_override_with_a_quote_falls_back_on_sqlite(backend, tmp_path):
+    """SQLite's JSON paths cannot name a key with '"': such an override is not
+    replayed in SQL (its path could even name another key)."""
+    from smt_query.recordstore import QueryDjangoRecordStore
+    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
+    _fill(store, [json.dumps({"a": {"b": 1}, 'a.b"c': 2}), json.dumps({"a": {"b": 1}})])
+    expr = parse("a.b == 1")
+    q = expr.to_q(store.context())
+    if store.vendor == "sqlite":
+        assert q is None
+    else:
+        assert _selected(store, q) == _expected(expr, _rows(store)) == {"r000", "r001"}
 
 
 # -- numbers as written by hand -----------------------------------------------------------
