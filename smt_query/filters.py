@@ -563,6 +563,7 @@ class MatchFilter(ParamsFilter):
 
     def __init__(self, ref, eq=None, *, ge=None, le=None, gt=None, lt=None,
                  isclose=None, include_reference=True):
+        from . import where
         from .params import NO_VALUE, get_task_param
         missing = []
 
@@ -571,8 +572,9 @@ class MatchFilter(ParamsFilter):
                 return None
             out = {}
             for k in keys:
-                out[k] = get_task_param(ref, k, NO_VALUE)
-                if out[k] is NO_VALUE:
+                key = where.Key.parse(k)   # read as the comparison will be
+                out[key] = get_task_param(ref, key.parts, NO_VALUE)
+                if out[key] is NO_VALUE:
                     missing.append(k)
             return out
         conds = dict(eq=values(eq), ge=values(ge), le=values(le), gt=values(gt),

@@ -5,13 +5,15 @@ itself loads them (``DjangoRecordStore.list`` -> ``Record.to_sumatra()``).
 """
 import datetime as dt
 import random
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from smt_query import RecordStoreView
 from smt_query.errors import QueryError
-from smt_query.filters import FILTERS, glob_regex
+from smt_query.filters import FILTERS, MatchFilter, glob_regex
+from smt_query.where import And, Compare, Key
 from support import sumatra_records
 
 UTC = dt.timezone.utc
@@ -125,6 +127,15 @@ def test_sql_equals_python_in_any_order(demo_project, oracle, specs, seed):
     random.Random(seed).shuffle(shuffled)
     assert apply(view, shuffled).labels() == expected
     assert len(apply(view, shuffled)) == len(expected)
+
+
+def test_match_reads_the_reference_with_the_key_it_compares():
+    ref = {"files": {"data.csv": {"rows": 10}}}
+    match = MatchFilter(ref, eq=["files.`data.csv`.rows"])
+    assert match.expr == And([Compare(Key(("files", "data.csv", "rows")), "==", 10)])
+    assert match.test(SimpleNamespace(label="r", parameters={"files": {"data.csv": {"rows": 10}}}))
+    with pytest.raises(QueryError, match="no parameter 'files.data.csv.rows'"):
+        MatchFilter(ref, eq=["files.data.csv.rows"])
 
 
 def test_every_registered_filter_is_covered():
