@@ -3,6 +3,7 @@ import click
 
 from . import Command, user_errors
 from .options import complete_with, filter_options, format_option, pop_spec
+from ..fields import FIELDS
 from .output import note, write
 
 DEFAULT_FIELDS = "label,timestamp,status,tags,duration,reason,outcome"
@@ -80,6 +81,8 @@ def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merg
             click.echo(len(view))
             return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
+        if fmt == "labels" and not (merged or group_by):  # read nothing it won't print
+            field_list = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
         field_list, params = lib.group_columns(field_list, list(params), group_by)
         if fmt == "json" and not (merged or group_by):
             field_list = lib.json_fields(field_list)
