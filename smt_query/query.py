@@ -110,6 +110,12 @@ def project_dir(start=None):
     return path
 
 
+def project_store_entry(start=None):
+    """The ``record_store`` entry of the project's ``.smt/project`` (a dict, or text)."""
+    with open(os.path.join(project_dir(start), ".smt", "project"), encoding="utf-8") as f:
+        return json.load(f).get("record_store")
+
+
 def _saved_path(start=None):
     return os.path.join(project_dir(start), ".smt", SAVED_FILE)
 

@@ -496,9 +496,8 @@ def project_store(path=None):
     """The :class:`QueryDjangoRecordStore` over the record store of the project at
     ``path`` (default: cwd), read from ``.smt/project`` without loading the project."""
     from .errors import QueryError
-    from .query import project_dir
-    with open(os.path.join(project_dir(path), ".smt", "project"), encoding="utf-8") as f:
-        store = json.load(f).get("record_store")
+    from .query import project_store_entry
+    store = project_store_entry(path)
     kind = store.get("type") if isinstance(store, dict) else None
     if kind not in (SUMATRA_STORE, QUERY_STORE):
         raise QueryError(f"the project's record store is {kind or store!r}; only a "

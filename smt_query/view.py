@@ -430,10 +430,8 @@ def _register_store_of(path):
     Sumatra's ``DjangoRecordStore`` refuses a new database once Django is set
     up (e.g. a second project in a notebook); registering it first avoids that.
     """
-    import json
-    import os
-    with open(os.path.join(path, ".smt", "project"), encoding="utf-8") as f:
-        store = json.load(f).get("record_store")
+    from .query import project_store_entry
+    store = project_store_entry(path)
     if isinstance(store, dict) and str(store.get("type", "")).endswith("DjangoRecordStore"):
         from .recordstore import _register_database
         _register_database(store["db_file"])

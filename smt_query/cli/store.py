@@ -37,12 +37,9 @@ def disable():
 @querystore.command()
 def status():
     """Show which record store class the project uses."""
-    import json
-    import os
-    from ..query import project_dir
+    from ..query import project_store_entry
     with user_errors():
-        with open(os.path.join(project_dir(), ".smt", "project"), encoding="utf-8") as f:
-            store = json.load(f).get("record_store")
+        store = project_store_entry()
     if isinstance(store, dict):
         click.echo(f"{store.get('type')} ({store.get('db_file', '')})")
     else:
