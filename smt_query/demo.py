@@ -54,6 +54,8 @@ os.makedirs("Data", exist_ok=True)
 out = os.path.join("Data", "fit_%s_%s.yaml" % (digest, time.strftime("%Y%m%d-%H%M%S")))
 with open(out, "w", encoding="utf-8") as f:
     yaml.safe_dump({"digest": digest, "params": params}, f, allow_unicode=True)
+now = time.time()                           # stamp with the clock Sumatra's record timestamp uses:
+os.utime(out, (now, now))                   # a file system with its own clock may lag it
 print("Fitted %s: log L = %.3f" % (digest, -len(json.dumps(params))))
 '''
 
