@@ -55,8 +55,18 @@ def configure_django():
             settings.configure(**db_config._settings)
             django.setup()
         db_config.configured = True
+        from django.db.backends.signals import connection_created
+        connection_created.connect(_no_jit, dispatch_uid="smt_query.no_jit")
         db_config._create_databases()
     settings.DEBUG = False
+
+
+def _no_jit(sender, connection, **kwargs):
+    """Turn PostgreSQL's JIT compilation off: on ``where`` queries over many
+    parameter sets it costs seconds (once per parallel worker) and saves little."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
 
 
 class QueryDjangoRecordStore(DjangoRecordStore):
@@ -67,6 +77,9 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         self._db_file = db_file
         self._db_label = _register_database(db_file)
         self._record_ctype = None
+        #: Whether ``where`` conditions on parameters run in SQL: False once the
+        #: database refused a stored parameter set (``where.unreadable_params``).
+        self.params_in_sql = True
 
     def __setstate__(self, state):
         self.__init__(state["db_file"])
@@ -309,7 +322,7 @@ class SQLContext:
         self.alias = store.db_alias
         self.vendor = store.vendor
         self.record_ctype_id = store.record_ctype_id
-        self._tag_names = self._params_json = None
+        self._tag_names = None
 
     def tag_names(self):
         """All tag names in the store (cached)."""
@@ -317,14 +330,6 @@ class SQLContext:
             self._tag_names = list(self.models.Tag.objects.using(self.alias)
                                    .values_list("name", flat=True))
         return self._tag_names
-
-    @property
-    def params_json(self):
-        """True if every parameter set is JSON, so SQL can read parameters."""
-        if self._params_json is None:
-            self._params_json = not (self.models.ParameterSet.objects.using(self.alias)
-                                     .exclude(type="JSONParameterSet").exists())
-        return self._params_json
 
 
 class _Loader:

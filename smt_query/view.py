@@ -5,11 +5,39 @@ results are asked for. Filters combine with AND, so the order is irrelevant:
 every filter with an SQL form is pushed into one query wherever it stands in
 the chain, and only the others run in Python over records loaded in bulk.
 """
+import functools
+from contextlib import nullcontext
+
 from .errors import QueryError, UnknownLabel
 from .filters import FILTERS, get_filter
 
 #: Records loaded per batch when Python filters must look at full records.
 CHUNK = 2000
+
+
+def _falls_back(method):
+    """Run the view ``method``; if the database refuses a stored parameter
+    set that a pushed-down ``where`` condition reads (see
+    :func:`smt_query.where.unreadable_params`), mark the store so parameters
+    are read in Python from then on, and run it again."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        store = self._store
+        if store is None or not store.params_in_sql:
+            return method(self, *args, **kwargs)
+        from django.db import DatabaseError, connections, transaction
+        from .where import unreadable_params
+        nested = connections[store.db_alias].in_atomic_block
+        try:   # a savepoint keeps an outer transaction usable after the error
+            with transaction.atomic(using=store.db_alias) if nested else nullcontext():
+                return method(self, *args, **kwargs)
+        except DatabaseError as exc:
+            if not unreadable_params(exc):
+                raise
+        store.params_in_sql = False
+        self._cache.clear()
+        return method(self, *args, **kwargs)
+    return run
 
 
 class FilterAccessor:
@@ -130,6 +158,7 @@ class RecordStoreView:
         return (f"SQL: {', '.join(map(repr, sql)) or '-'}\n"
                 f"Python: {', '.join(map(repr, post)) or '-'}")
 
+    @_falls_back
     def _records(self):
         """The records of the view, newest first (cached)."""
         if "records" not in self._cache:
@@ -181,10 +210,12 @@ class RecordStoreView:
     def __iter__(self):
         return iter(self._records())
 
+    @_falls_back
     def __len__(self):
         qs = self._sql()
         return qs.count() if qs is not None else len(self._records())
 
+    @_falls_back
     def labels(self):
         """The labels of the records, newest first (cached)."""
         if "labels" not in self._cache:
@@ -193,6 +224,7 @@ class RecordStoreView:
                                      else [r.label for r in self._records()])
         return self._cache["labels"]
 
+    @_falls_back
     def rows(self, fields, tags=True, parameters=False, errors=None):
         """Plain dicts of ``fields`` per record, newest first.
 
@@ -243,6 +275,7 @@ class RecordStoreView:
                 keys.update(map(dotted_key, flatten(fold_task_inputs(row["parameters"]))))
         return sorted(keys)
 
+    @_falls_back
     def _one(self, qs_order, reverse):
         qs = self._sql()
         if qs is not None:
@@ -276,6 +309,7 @@ class RecordStoreView:
             return [by_label[lbl] for lbl in labels]
         return self._get_many([label])[0]
 
+    @_falls_back
     def _get_many(self, labels):
         qs = self._sql()
         if qs is not None:
@@ -342,6 +376,7 @@ class RecordStoreView:
         return [row["label"] for row in self.rows(["label"], tags=True)
                 if (tag in row["tags"]) != add]
 
+    @_falls_back
     def _retag(self, tag, add):
         if self._store is not None:
             qs, post = self._plan()
@@ -358,6 +393,7 @@ class RecordStoreView:
         self._cache.clear()
         return changed
 
+    @_falls_back
     def _store_id(self, record):
         return self._cache.setdefault("ids", dict(
             self._plan()[0].values_list("label", "db_id")))[record.label]

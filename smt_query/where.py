@@ -22,7 +22,6 @@ import functools
 import json
 import math
 import re
-import weakref
 from collections.abc import Mapping
 
 from .errors import QueryError
@@ -273,13 +272,29 @@ class Expr:
     def to_q(self, ctx):
         """A Django ``Q`` selecting exactly the records :meth:`test` accepts,
         or ``None`` if that is impossible in SQL on this store (``ctx`` is a
-        :class:`~smt_query.recordstore.SQLContext`)."""
+        :class:`~smt_query.recordstore.SQLContext`).
+
+        A ``Q`` reading parameters makes the database raise an error that
+        :func:`unreadable_params` recognizes if a stored parameter set is one
+        it cannot read exactly as Python does; set the store's
+        ``params_in_sql`` to False and plan again (a view does this itself).
+        """
+        if self.uses_params and not self.uses_fields:
+            return _param_q(self, ctx)     # one condition: one pass over the parameters
+        return self._to_q(ctx)
+
+    def _to_q(self, ctx):
         raise NotImplementedError
 
     @property
     def uses_params(self):
-        """Whether the expression reads parameters (not only record fields)."""
+        """Whether the expression reads parameters."""
         return any(child.uses_params for child in self.children)
+
+    @property
+    def uses_fields(self):
+        """Whether the expression reads record fields."""
+        return any(child.uses_fields for child in self.children)
 
     children = ()
 
@@ -304,10 +319,10 @@ class And(Expr):
     def evaluate(self, params, fields):
         return all(c.evaluate(params, fields) for c in self.children)
 
-    def to_q(self, ctx):
+    def _to_q(self, ctx):
         from django.db.models import Q
         q = Q()
-        for child in self.children:
+        for child in _grouped(self):
             part = child.to_q(ctx)
             if part is None:
                 return None
@@ -329,10 +344,10 @@ class Or(Expr):
     def evaluate(self, params, fields):
         return any(c.evaluate(params, fields) for c in self.children)
 
-    def to_q(self, ctx):
+    def _to_q(self, ctx):
         from django.db.models import Q
         q = Q(pk__in=[])
-        for child in self.children:
+        for child in _grouped(self):
             part = child.to_q(ctx)
             if part is None:
                 return None
@@ -358,12 +373,20 @@ class Not(Expr):
     def evaluate(self, params, fields):
         return not self.child.evaluate(params, fields)
 
-    def to_q(self, ctx):
+    def _to_q(self, ctx):
         q = self.child.to_q(ctx)
         return None if q is None else ~q
 
     def __str__(self):
         return "not " + _wrap(self.child, (And, Or))
+
+
+def _grouped(node):
+    """The children of And/Or ``node``, those reading only parameters joined
+    in one node of the same kind (one condition for SQL)."""
+    params = [c for c in node.children if not c.uses_fields]
+    others = [c for c in node.children if c.uses_fields]
+    return ([type(node)(params)] if len(params) > 1 else params) + others
 
 
 def _wrap(expr, kinds):
@@ -380,6 +403,10 @@ class _KeyExpr(Expr):
     def uses_params(self):
         return isinstance(self.key, Key)
 
+    @property
+    def uses_fields(self):
+        return isinstance(self.key, Field)
+
     def evaluate(self, params, fields):
         if isinstance(self.key, Field):
             if isinstance(self, Exists):
@@ -392,10 +419,8 @@ class _KeyExpr(Expr):
         """The condition on a parameter value (``_NO_VALUE`` when missing)."""
         raise NotImplementedError
 
-    def to_q(self, ctx):
-        if isinstance(self.key, Field):
-            return _field_q(self, ctx)
-        return _param_q(self, ctx)
+    def _to_q(self, ctx):
+        return _field_q(self, ctx)
 
 
 class Exists(_KeyExpr):
@@ -1103,17 +1128,30 @@ class _Chain:
         self.layers.append(_f(f"{name} AS (SELECT {{}} FROM {inner} AS s{self.NO_FLATTEN})", cols))
         return name
 
-    def condition(self, node):
-        """The SQL (never NULL) of ``node`` on the key's value: the fast path
-        for rows without a relevant override, else the replay (for every row
-        if the key is deeper than _MAX_TREE_DEPTH)."""
+    @staticmethod
+    def prefixes(node):
+        """How the top-level keys of the overrides that may change what the
+        leaf ``node`` reads start; None: any (the key is too deep for the
+        fast path, every row is replayed)."""
         parts = node.key.parts
         if len(parts) > _MAX_TREE_DEPTH:
-            return self.combine(node, None)
+            return None
         firsts = {parts[0], "inputs", "taskname", "module"}
         if parts[0] == "inputs" and len(parts) > 1:
             firsts.add(parts[1])
-        return self.combine(node, sorted(k + "." for k in firsts))
+        return sorted(k + "." for k in firsts)
+
+    def boolean(self, expr, leaf):
+        """``expr`` (And/Or/Not over parameter leaves) in SQL, each leaf
+        written by ``leaf(node)`` (never NULL, so two-valued logic holds)."""
+        if isinstance(expr, Not):
+            return _f("NOT {}", self.boolean(expr.child, leaf))
+        if isinstance(expr, (And, Or)):
+            if not expr.children:
+                return self.const(isinstance(expr, And))
+            sep = " AND " if isinstance(expr, And) else " OR "
+            return _f("({})", _join(sep, (self.boolean(c, leaf) for c in expr.children)))
+        return leaf(expr)
 
     def replayed(self, node, doc):
         """``node`` on the parameters ``doc`` with their overrides applied."""
@@ -1127,6 +1165,15 @@ class _Chain:
                   self.const(node.holds(_NO_VALUE)), self.compare(node, ref))
         return _f(f"(WITH RECURSIVE {{}} SELECT {{}} FROM {chain} AS s)",
                   _join(", ", self.layers), leaf)
+
+    def slow(self, node, doc, fast):
+        """Leaf ``node`` on a row that may hold overrides: replayed on ``doc``
+        if one may change what it reads, else ``fast(node)``."""
+        body = self.replayed(node, doc)
+        p = self.prefixes(node)
+        if p is None:
+            return body
+        return _f("CASE WHEN {} THEN {} ELSE {} END", self.overridden(p, doc), body, fast(node))
 
     def tree(self, node, path=(), i=0):
         """The lookup without overrides, as a CASE over the concrete paths
@@ -1241,8 +1288,10 @@ class _SQLiteChain(_Chain):
                   self.child("w.d", "w.p", part), self.is_desc("w.d", "w.p"),
                   self.child("w.d", "w.p || '.inputs'", part), part)
         self.layers += [
+            # a key with '"' has no JSON path (no escapes in SQLite's syntax)
             _f("dk AS (SELECT row_number() OVER (ORDER BY id) AS n, key, fullkey AS fk "
-               "FROM json_each({}) WHERE instr(key, '.') > 0)", doc),
+               "FROM json_each({}) WHERE instr(key, '.') > 0 AND CASE WHEN instr(key, '\"') "
+               "> 0 THEN {} ELSE 1 END)", doc, self.refuse(_RAW("key"))),
             _f("w(n, rest, p, d, np) AS (SELECT 1, (SELECT key FROM dk WHERE n = 1), '$', {}, "
                f"NULL UNION ALL SELECT CASE WHEN w.np IS NULL OR {mid} THEN w.n ELSE w.n + 1 END, "
                f"CASE WHEN w.np IS NULL THEN w.rest WHEN {mid} THEN substr(w.rest, "
@@ -1266,18 +1315,31 @@ class _SQLiteChain(_Chain):
     def leaf(self):
         return _RAW("s.p IS NULL"), ("path", _RAW("s.d"), _RAW("s.p"))
 
-    def combine(self, node, prefixes):
-        replayed = self.replayed(node, self.c)
-        if prefixes is None:
-            return replayed
-        # a key starting so has '"prefix' in the text, however it is spelled;
-        # GLOB is case-sensitive, and much faster than instr() on long texts
-        needles = sorted({'"' + json.dumps(p, ensure_ascii=a)[1:-1]
-                          for p in prefixes for a in (True, False)})
-        maybe = _join(" OR ", (_f("{} GLOB {}", self.c,
-                                  "*" + re.sub(r"([*?\[])", r"[\1]", n) + "*")
-                               for n in needles))
-        return _f("CASE WHEN {} THEN {} ELSE {} END", maybe, replayed, self.fast(node))
+    def condition(self, expr, kind):
+        """``expr`` on the row's parameter set (``kind``: its type column).
+        A set SQLite cannot read as Python does -- not JSON, or JSON with
+        NaN, which json.dumps writes -- raises "malformed JSON" instead."""
+        prefixes = [self.prefixes(node) for node in _param_leaves(expr)]
+        cond = self.boolean(expr, lambda node: self.slow(node, self.c, self.fast))
+        if None not in prefixes:
+            cond = _f("CASE WHEN {} THEN {} ELSE {} END",
+                      self.overridden(sorted(set().union(*prefixes)), self.c), cond,
+                      self.boolean(expr, self.fast))
+        return _f("CASE WHEN {} = 'JSONParameterSet' AND json_valid({}) THEN {} ELSE {} END",
+                  kind, self.c, cond, self.refuse(kind))
+
+    @staticmethod
+    def refuse(text):
+        """SQL raising "malformed JSON" when evaluated (for a non-JSON ``text``)."""
+        return _f("json('{' || {}) IS NULL", text)
+
+    @staticmethod
+    def overridden(prefixes, doc):
+        # json_each parses the text again (the scalar functions share one parse);
+        # still cheaper than searching the text for each prefix
+        starts = _join(" OR ", (_f(f"substr(key, 1, {len(p)}) = {{}}", p) for p in prefixes))
+        return _f("EXISTS (SELECT 1 FROM json_each({}) WHERE instr(key, '.') > 0 AND ({}))",
+                  doc, starts)
 
     def fast(self, node):
         labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
@@ -1400,16 +1462,43 @@ class _PostgresChain(_Chain):
     def leaf(self):
         return _RAW("s.v IS NULL"), _RAW("s.v")
 
-    def combine(self, node, prefixes):
-        body = self.replayed(node, _RAW("s.d"))
-        if prefixes is not None:
-            # the top-level keys of the jsonb (parsed once per row) tell
-            starts = _join(" OR ", (_f("left(k, {}) = CAST({} AS text)", len(p), p)
-                                    for p in prefixes))
-            maybe = _f("EXISTS (SELECT 1 FROM jsonb_object_keys(CASE WHEN jsonb_typeof(s.d) = "
-                       "'object' THEN s.d END) AS k WHERE {})", starts)
-            body = _f("CASE WHEN {} THEN {} ELSE {} END", maybe, body, self.tree(node))
-        return _f("(SELECT {} FROM (SELECT CAST({} AS jsonb) AS d OFFSET 0) AS s)", body, self.c)
+    def condition(self, expr, table):
+        """``IN (...)``: the ids of the parameter sets satisfying ``expr``.
+
+        One pass over ``table``, in parallel where PostgreSQL plans so: each
+        set is cast to jsonb once (a set that is not JSON raises, as does
+        JSON with NaN or \\u0000, which PostgreSQL refuses), every leaf read
+        by its fast path. Sets with an override that may matter (rare) keep
+        their text and are replayed above, in the leader.
+        """
+        leaves = list(_param_leaves(expr))
+        index = {id(node): i for i, node in enumerate(leaves)}
+        prefixes = [self.prefixes(node) for node in leaves]
+        maybe = (self.TRUE if None in prefixes
+                 else self.overridden(sorted(set().union(*prefixes)), _RAW("s.d")))
+        trees = _join(", ", (_f(f"{{}} AS t{i}", self.FALSE if p is None else self.tree(node))
+                             for i, (node, p) in enumerate(zip(leaves, prefixes))))
+        inner = _f(f"SELECT p.id, CASE WHEN {{}} THEN p.content END AS c, {{}} FROM {table} AS p "
+                   "CROSS JOIN LATERAL unnest(ARRAY[CASE WHEN p.type = 'JSONParameterSet' THEN "
+                   "CAST(p.content AS jsonb) ELSE CAST('{' || p.type AS jsonb) END]) AS s(d) "
+                   "OFFSET 0", maybe, trees)
+
+        def fast(node):
+            return _RAW(f"px.t{index[id(node)]}")
+        replay = _PostgresChain(_RAW("px.c"))
+        return _f("IN (SELECT px.id FROM ({}) AS px CROSS JOIN LATERAL unnest(ARRAY[CAST(px.c AS "
+                  "jsonb)]) AS q(d) WHERE CASE WHEN px.c IS NULL THEN {} ELSE {} END)",
+                  inner, self.boolean(expr, fast),
+                  replay.boolean(expr, lambda node: replay.slow(node, _RAW("q.d"), fast)))
+
+    def overridden(self, prefixes, doc):
+        """Whether the jsonb ``doc`` is an object with a top-level key
+        starting with one of ``prefixes`` (a plain function call: parallel safe)."""
+        test = " || ".join(f"@.key starts with $p{i}" for i in range(len(prefixes)))
+        names = _join(", ", (_f(f"'p{i}', {{}}", self.param(p)) for i, p in enumerate(prefixes)))
+        return _f("CASE WHEN jsonb_typeof({}) = 'object' THEN jsonb_path_exists({}, "
+                  f"'strict $.keyvalue() ? ({test})', jsonb_build_object({{}})) ELSE FALSE END",
+                  doc, doc, names)
 
     def ref(self, path):
         return _f("(s.d" + " -> {}" * len(path) + ")", *(self.param(k) for k in path))
@@ -1475,78 +1564,67 @@ _CHAINS = {"sqlite": _SQLiteChain, "postgresql": _PostgresChain}
 
 @functools.cache
 def _condition_class():
-    from django.db.models import BooleanField, Expression, F
+    from django.db.models import BooleanField, Expression
 
-    class JSONCondition(Expression):
-        """A ``where`` leaf on parameters, compiled when the query is."""
+    class ParamsCondition(Expression):
+        """A ``where`` condition on parameters, compiled when the query is:
+        on SQLite over the joined parameter set (``content``, ``type``), on
+        PostgreSQL as ``parameters_id IN (...)``."""
 
         output_field = BooleanField()
 
-        def __init__(self, node, content=None):
+        def __init__(self, expr, table, *columns):
             super().__init__()
-            self.node = node
-            self.content = content if content is not None else F("parameters__content")
+            self.expr, self.table, self.columns = expr, table, list(columns)
 
         def get_source_expressions(self):
-            return [self.content]
+            return self.columns
 
         def set_source_expressions(self, exprs):
-            (self.content,) = exprs
+            self.columns = list(exprs)
 
         def as_sql(self, compiler, connection):
-            column, params = compiler.compile(self.content)
-            sql = _CHAINS[connection.vendor](_Sql(column, params)).condition(self.node)
+            compiled = [compiler.compile(c) for c in self.columns]
+            columns = [_Sql(sql, params) for sql, params in compiled]
+            table = connection.ops.quote_name(self.table)
+            if connection.vendor == "postgresql":
+                sql = _f("{} {}", columns[0], _PostgresChain(None).condition(self.expr, table))
+            else:
+                sql = _SQLiteChain(columns[0]).condition(self.expr, columns[1])
             return sql.text, sql.params
 
-    return JSONCondition
+    return ParamsCondition
 
 
-_READABLE = weakref.WeakKeyDictionary()   # SQLContext -> bool
-
-
-def params_readable(ctx):
-    """Whether the database can parse every parameter set of the store as JSON
-    (and, on SQLite, write every override with a JSON path).
-
-    ``ctx.params_json`` says every set is a ``JSONParameterSet``; but
-    ``json.dumps`` writes ``NaN`` and ``Infinity``, which SQLite and
-    PostgreSQL reject (PostgreSQL also rejects ``\\u0000`` and unpaired
-    surrogates), failing the whole query. Only texts containing those are
-    parsed; once per context. On SQLite, a top-level dotted key containing
-    ``"`` cannot be replayed (SQLite's JSON paths cannot name it); only texts
-    containing ``\\"`` are parsed for those.
-    """
-    if ctx not in _READABLE:
-        _READABLE[ctx] = ctx.params_json and _all_json(ctx)
-    return _READABLE[ctx]
-
-
-def _all_json(ctx):
-    from django.db import DatabaseError, connections, transaction
-    connection = connections[ctx.alias]
-    table = connection.ops.quote_name(ctx.models.ParameterSet._meta.db_table)
-    if ctx.vendor == "sqlite":
-        sql = (f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE (content GLOB '*NaN*' OR "
-               "content GLOB '*Infinity*') AND NOT json_valid(content) OR content GLOB "
-               "'*\\\"*' AND json_valid(content) AND EXISTS (SELECT 1 FROM json_each(content) "
-               "WHERE instr(key, '.') > 0 AND instr(key, '\"') > 0))")
+def _param_leaves(expr):
+    if isinstance(expr, (And, Or, Not)):
+        for child in expr.children:
+            yield from _param_leaves(child)
     else:
-        suspects = " OR ".join(f"strpos(content, '{t}') > 0" for t in (
-            "NaN", "Infinity", "\\u0000", "\\ud", "\\uD"))
-        sql = f"SELECT count(CAST(content AS jsonb)) >= 0 FROM {table} WHERE {suspects}"
-    try:
-        with transaction.atomic(using=ctx.alias), connection.cursor() as cursor:
-            cursor.execute(sql)
-            return bool(cursor.fetchone()[0])
-    except DatabaseError:
-        return False
+        yield expr
 
 
-def _param_q(node, ctx):
-    from django.db.models import Q
+def _param_q(expr, ctx):
+    from django.db.models import F, Q
     chain = _CHAINS.get(ctx.vendor)
-    if chain is None or not chain.pushable(node) or not params_readable(ctx):
+    if chain is None or not ctx.store.params_in_sql:
         return None
-    if isinstance(node, Compare) and not _sql_value_ok(node.value):
-        return None
-    return Q(_condition_class()(node))
+    for leaf in _param_leaves(expr):
+        if not chain.pushable(leaf) or isinstance(leaf, Compare) and not _sql_value_ok(leaf.value):
+            return None
+    columns = ([F("parameters_id")] if ctx.vendor == "postgresql"
+               else [F("parameters__content"), F("parameters__type")])
+    return Q(_condition_class()(expr, ctx.models.ParameterSet._meta.db_table, *columns))
+
+
+def unreadable_params(exc):
+    """Whether the database error ``exc`` is the database refusing a stored
+    parameter set that a ``where`` condition reads: not JSON, or JSON it
+    parses differently from Python (NaN, Infinity; ``\\u0000`` and lone
+    surrogates on PostgreSQL; a dotted key with ``"`` in an override on SQLite).
+    The query is then right only in Python."""
+    cause = exc.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    if code in ("22P02", "22P05"):   # invalid_text_representation, untranslatable_character
+        return True
+    return "malformed JSON" in str(exc)

@@ -102,6 +102,35 @@ def test_add_and_remove_tag_change_exactly_the_view(demo_project_rw):
         view.add_tag("a,b")
 
 
+@pytest.mark.parametrize("kind, content", [
+    ("YAMLParameterSet", "nsteps: 25000\n"),                    # matches, read in Python
+    ("JSONParameterSet", json.dumps({"nsteps": float("nan")})),  # json.dumps writes NaN
+])
+def test_where_on_sets_the_database_refuses_runs_in_python(demo_project_rw, kind, content):
+    """One stored set the database cannot read: the same answers as Sumatra's
+    record-by-record reading, for reading, counting and tagging, also inside
+    the caller's transaction; later plans read parameters in Python."""
+    from django.db import transaction
+    view = RecordStoreView(project=demo_project_rw.path)
+    store, label = view._store, view.filter.on(20201110).labels()[0]
+    m, alias = store.models, store.db_alias
+    odd = m.ParameterSet.objects.using(alias).create(type=kind, content=content)
+    m.Record.objects.using(alias).filter(label=label).update(parameters=odd)
+    expected = RecordStoreView(project=demo_project_rw.path, pushdown=False) \
+        .filter.where("nsteps == 25000").filter.on(20201110).labels()
+    assert (label in expected) == (kind == "YAMLParameterSet")
+    chosen = view.filter.where("nsteps == 25000").filter.on(20201110)
+    assert chosen.pushed_down
+    with transaction.atomic(using=alias):
+        assert chosen.labels() == expected
+        assert m.Record.objects.using(alias).filter(label=label).exists()  # still usable
+    assert not store.params_in_sql and not chosen.pushed_down
+    fresh = RecordStoreView(project=demo_project_rw.path).filter.where("nsteps == 25000")
+    assert fresh.filter.on(20201110).add_tag("n25k") == len(expected)
+    assert set(view.filter.tags("n25k").labels()) == set(expected)
+    assert len(fresh.filter.on(20201110)) == len(expected)
+
+
 def test_summary(view):
     summary = view.filter.tags("finished").summary
     frame = summary.dataframe()

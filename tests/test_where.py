@@ -492,30 +492,54 @@ def test_dict_values_fall_back(store):
     assert Compare(Key.parse("e"), "==", {"f": 1}).to_q(store.context()) is None
 
 
-def test_non_json_parameters_fall_back(backend, tmp_path):
-    """A store holding any non-JSON parameter set evaluates parameters in Python."""
-    from smt_query.recordstore import QueryDjangoRecordStore
-    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
-    _fill(store, ['{"a": 1}'])
-    store.models.ParameterSet.objects.using(store.db_alias).create(
-        type="YAMLParameterSet", content="a: 1\n")
-    ctx = store.context()
-    assert parse("a == 1").to_q(ctx) is None
-    assert parse("a == 1 and label ~ 'r'").to_q(ctx) is None
-    assert parse("label ~ 'r' and status missing").to_q(ctx) is not None
+#: Parameter sets a database cannot read as Python does, and which refuse them.
+UNREADABLE = [
+    ("YAMLParameterSet", "a: 1\n", {"sqlite", "postgresql"}),
+    ("JSONParameterSet", json.dumps({"a": math.nan}), {"sqlite", "postgresql"}),
+    ("JSONParameterSet", json.dumps({"a": -math.inf}), {"sqlite", "postgresql"}),
+    ("JSONParameterSet", '{"a": "x\\u0000y"}', {"postgresql"}),
+    ("JSONParameterSet", '{"a": "\\ud800"}', {"postgresql"}),
+    ("JSONParameterSet", json.dumps({"a": 1, 'a.b"c': 2}), {"sqlite"}),   # no JSON path for it
+]
 
 
-def test_json_the_database_cannot_read_falls_back(backend, tmp_path):
-    """json.dumps writes NaN; SQLite and PostgreSQL refuse it (PostgreSQL also
-    \\u0000): the store is not queried with JSON functions at all then."""
+@pytest.mark.parametrize("kind, content, refused_by", UNREADABLE)
+def test_sets_the_database_cannot_read(backend, tmp_path, kind, content, refused_by):
+    """Such a set makes the query fail with an error unreadable_params()
+    recognizes (callers then read parameters in Python) -- never a wrong answer."""
+    from django.db import DatabaseError
     from smt_query.recordstore import QueryDjangoRecordStore
+    from smt_query.where import unreadable_params
     store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
-    _fill(store, [json.dumps({"a": 1}), json.dumps({"a": math.nan}), '{"a": "x\\u0000y"}'])
-    rows = _rows(store)
-    ctx = store.context()
-    assert ctx.params_json and parse("a == 1").to_q(ctx) is None
-    expr = parse("label ~ 'r00' and status missing")
-    assert _selected(store, expr.to_q(ctx)) == _expected(expr, rows) == {"r000", "r001"}
+    _fill(store, ['{"a": 1}', '{"a": 2}', '{"a": 3}'])
+    records = store.models.Record.objects.using(store.db_alias)
+    store.models.ParameterSet.objects.using(store.db_alias).filter(
+        pk=records.get(label="r002").parameters_id).update(type=kind, content=content)
+    loaded = store.load(records)
+    for text in ("a == 1", "a exists and label ~ 'r'", "not a == 2"):
+        expr = parse(text)
+        q = expr.to_q(store.context())
+        assert q is not None
+        if backend.name in refused_by:
+            with pytest.raises(DatabaseError) as info:
+                _selected(store, q)
+            assert unreadable_params(info.value), text
+        else:
+            assert _selected(store, q) == {r.label for r in loaded if expr.test(r)}, text
+    store.params_in_sql = False
+    assert parse("a == 1").to_q(store.context()) is None
+    assert parse("label ~ 'r' and status missing").to_q(store.context()) is not None
+
+
+def test_other_database_errors_are_not_taken_for_unreadable_sets(backend, tmp_path):
+    from django.db import DatabaseError, connections
+    from smt_query.recordstore import QueryDjangoRecordStore
+    from smt_query.where import unreadable_params
+    store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
+    with pytest.raises(DatabaseError) as info:
+        with connections[store.db_alias].cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM django_store_record")
+    assert not unreadable_params(info.value)
 
 
 # -- random expressions ------------------------------------------------------------------
@@ -619,15 +643,19 @@ def test_overrides_on_task_descriptions_sql_equals_python(override_store, expr):
 
 
 def test_override_with_a_quote_falls_back_on_sqlite(backend, tmp_path):
-    """SQLite's JSON paths cannot name a key with '"': such an override is not
-    replayed in SQL (its path could even name another key)."""
+    """SQLite's JSON paths cannot name a key with '"': replaying such an
+    override (its path could even name another key) refuses the set."""
+    from django.db import DatabaseError
     from smt_query.recordstore import QueryDjangoRecordStore
+    from smt_query.where import unreadable_params
     store = QueryDjangoRecordStore(backend.new_store() or str(tmp_path / "records"))
     _fill(store, [json.dumps({"a": {"b": 1}, 'a.b"c': 2}), json.dumps({"a": {"b": 1}})])
     expr = parse("a.b == 1")
     q = expr.to_q(store.context())
     if store.vendor == "sqlite":
-        assert q is None
+        with pytest.raises(DatabaseError) as info:
+            _selected(store, q)
+        assert unreadable_params(info.value)
     else:
         assert _selected(store, q) == _expected(expr, _rows(store)) == {"r000", "r001"}
 

@@ -286,14 +286,23 @@ class RecordAdmin(admin.ModelAdmin):
         """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
         or else by the labels a RecordStoreView keeps running it in Python."""
         q = fltr.to_q(self.context(request))
-        if q is not None:
-            if getattr(getattr(fltr, "expr", None), "uses_params", False):
-                # Reading parameters in SQL parses every stored set: do it once
-                # per page, not for the count, the page and the dates each.
+        if q is not None and getattr(getattr(fltr, "expr", None), "uses_params", False):
+            # Reading parameters in SQL parses every stored set: do it once
+            # per page, not for the count, the page and the dates each.
+            from django.db import DatabaseError
+            from ..where import unreadable_params
+            try:
                 ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
                            [:MAX_IN + 1])
+            except DatabaseError as exc:
+                if not unreadable_params(exc):
+                    raise
+                self.source().store.params_in_sql = False   # read parameters in Python
+                q = None
+            else:
                 if len(ids) <= MAX_IN:
                     return queryset.filter(db_id__in=ids)
+        if q is not None:
             return queryset.filter(q)
         kept = set(self.source().view().filter(fltr.test).labels())
         if len(kept) <= MAX_IN:
