@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -53,12 +54,16 @@ SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                      "smt-query-bench")
 CASES = ("tag", "date range", "label then tag", "tag then label", "where", "summary",
-         "full Records", f"compare {COMPARE_N:,}", "smt query", "summary RSS")
+         "full Records", f"compare {COMPARE_N:,}", "smt query", "smt query --where",
+         "summary RSS")
+#: The command-line cases: the arguments of ``smt query ... --format labels``.
+CLI_CASES = {"smt query": ["--on", str(DAY)], "smt query --where": ["--where", WHERE]}
 TARGETS = """\
 date range at 10k: >= 1000x the pipeline
 label then tag at 10k: >= 1000x the pipeline
 at 100k: within 3x of raw .values() (every case with a raw query)
 smt query --on DATE --format labels at 100k: under 1.5 s
+smt query --where (one parameter) at 100k: under 2 s
 summary of 100k records: under 500 MB RSS"""
 
 
@@ -328,20 +333,23 @@ def run_store(backend, n, path, cases, repeat, sample):
             put(case, pipeline=time.perf_counter() - t, scaled=False, rows=len(got))
             assert sorted(theirs.labels) == got
             _progress(backend, n, case, results[case])
-        if "smt query" in cases:
-            expected = len(view.filter.on(DAY))
+        for case, args in CLI_CASES.items():
+            if case not in cases:
+                continue
+            expected = len(view.filter.on(DAY) if case == "smt query"
+                           else view.filter.where(WHERE))
             for config in ("plain", "indexed"):
                 if config == "indexed":
                     add_indexes(store)
-                runs = [run_rss([SMT, "query", "--on", str(DAY), "--format", "labels"], cwd=path)
+                runs = [run_rss([SMT, "query", *args, "--format", "labels"], cwd=path)
                         for _ in range(repeat)]
                 assert len(runs[-1][2].split()) == expected
-                put("smt query", **{config: min(r[0] for r in runs),
-                                    config + "_rss": max(r[1] for r in runs)})
+                put(case, **{config: min(r[0] for r in runs),
+                             config + "_rss": max(r[1] for r in runs)})
                 remove_indexes(store)
-            put("smt query", rows=expected, note=f"--on {DAY} --format labels, wall time "
-                                                 "of the subprocess")
-            _progress(backend, n, "smt query", results["smt query"])
+            put(case, rows=expected, note=f"{shlex.join(args)} --format labels, wall time "
+                                          "of the subprocess")
+            _progress(backend, n, case, results[case])
         if "summary RSS" in cases:
             code = ("import resource, time; from smt_query import RecordStoreView; "
                     "t = time.perf_counter(); "
@@ -398,7 +406,7 @@ def table_rows(results):
                     continue
                 if case == "summary RSS":
                     cells = [f"{r['plain_rss']:.0f} MB"] + [""] * 7
-                elif case == "smt query":
+                elif case in CLI_CASES:
                     cells = [_fmt_time(r["plain"]), "", "", _fmt_time(r["indexed"]), "", "",
                              "", ""]
                 else:
@@ -436,11 +444,13 @@ def check_targets(results):
                         f"worst {ratios[worst][0]:.1f}× ({worst}); with indexes worst "
                         f"{ratios[worst_i][1]:.1f}× ({worst_i})",
                         max(v[0] for v in ratios.values()) <= 3))
-        r = r100.get("smt query")
-        if r:
-            out.append(("smt query --on DATE --format labels at 100k < 1.5 s", backend,
-                        f"{r['plain']:.2f} s ({r['indexed']:.2f} s with indexes)",
-                        r["plain"] < 1.5))
+        for case, target, limit in (("smt query", "--on DATE --format labels", 1.5),
+                                    ("smt query --where", "--where (one parameter)", 2)):
+            r = r100.get(case)
+            if r:
+                out.append((f"smt query {target} at 100k < {limit} s", backend,
+                            f"{r['plain']:.2f} s ({r['indexed']:.2f} s with indexes)",
+                            r["plain"] < limit))
         r = r100.get("summary RSS")
         if r:
             out.append(("summary of 100k < 500 MB RSS", backend, f"{r['plain_rss']:.0f} MB",

@@ -53,7 +53,7 @@ def configure_django():
         if not settings.configured:
             import django
             settings.configure(**db_config._settings)
-            django.setup()
+            django.setup(set_prefix=False)   # no django.urls (0.1 s): URLs are per request
         db_config.configured = True
         from django.db.backends.signals import connection_created
         connection_created.connect(_no_jit, dispatch_uid="smt_query.no_jit")
