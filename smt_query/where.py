@@ -1494,10 +1494,10 @@ class _PostgresChain(_Chain):
     def overridden(self, prefixes, doc):
         """Whether the jsonb ``doc`` is an object with a top-level key
         starting with one of ``prefixes`` (a plain function call: parallel safe)."""
-        test = " || ".join(f"@.key starts with $p{i}" for i in range(len(prefixes)))
+        test = " || ".join(f"@ starts with $p{i}" for i in range(len(prefixes)))
         names = _join(", ", (_f(f"'p{i}', {{}}", self.param(p)) for i, p in enumerate(prefixes)))
         return _f("CASE WHEN jsonb_typeof({}) = 'object' THEN jsonb_path_exists({}, "
-                  f"'strict $.keyvalue() ? ({test})', jsonb_build_object({{}})) ELSE FALSE END",
+                  f"'strict $.keyvalue().key ? ({test})', jsonb_build_object({{}})) ELSE FALSE END",
                   doc, doc, names)
 
     def ref(self, path):
