@@ -1596,6 +1596,21 @@ def _condition_class():
     return ParamsCondition
 
 
+def reads_params(qs):
+    """Whether the queryset ``qs`` filters with a condition on parameters
+    (worth not evaluating twice: read its ids once instead of a subquery)."""
+    cls = _condition_class()
+
+    def walk(node):
+        if isinstance(node, cls):
+            return True
+        children = list(getattr(node, "children", ()))
+        if hasattr(node, "get_source_expressions"):
+            children += node.get_source_expressions()
+        return any(walk(child) for child in children if child is not None)
+    return walk(qs.query.where)
+
+
 def _param_leaves(expr):
     if isinstance(expr, (And, Or, Not)):
         for child in expr.children:
