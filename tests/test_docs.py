@@ -2,7 +2,6 @@
 import os
 import re
 
-import pytest
 
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
 

@@ -9,7 +9,6 @@ import sys
 import textwrap
 
 import numpy as np
-import pandas as pd
 import parameters
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -377,7 +376,7 @@ def test_get_task_param_key_present_wins_over_inputs():
 
 def test_get_task_param_overrides_win():
     stored = YAMLParameterSet(json.dumps(fit_task([1.0, 2.0])))
-    stored.update({f"inputs.optimizer.inputs.model.inputs.params.μtilde": [9.0]})
+    stored.update({"inputs.optimizer.inputs.model.inputs.params.μtilde": [9.0]})
     assert get_task_param(stored, GUIDE_KEY) == [9.0]
     assert get_task_param(make_record("r", stored), GUIDE_KEY) == [9.0]
 
