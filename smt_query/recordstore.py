@@ -370,14 +370,14 @@ class _Loader:
         rows = list(self.qs.select_related(*self.RELATED))
         if not rows:
             return []
-        self.ids = self.store._id_source(self.qs, [row.db_id for row in rows])
-        tags = self.store.tags_of(self.ids)
+        ids = self.store._id_source(self.qs, [row.db_id for row in rows])
+        tags = self.store.tags_of(ids)
         outputs = self._group(models.DataKey.objects.using(self.store.db_alias)
-                              .filter(output_from_record__in=self.ids).order_by("path", "pk"),
+                              .filter(output_from_record__in=ids).order_by("path", "pk"),
                               "output_from_record_id")
-        inputs = self._through("input_data", "datakey")
-        deps = self._through("dependencies", "dependency")
-        platforms = self._through("platforms", "platforminformation")
+        inputs = self._through(ids, "input_data", "datakey")
+        deps = self._through(ids, "dependencies", "dependency")
+        platforms = self._through(ids, "platforms", "platforminformation")
         out = []
         for row in rows:
             rec = records.Record(
@@ -407,11 +407,12 @@ class _Loader:
             out.append(rec)
         return out
 
-    def _through(self, field, target):
-        """``{record id: [related objects]}`` for a many-to-many field."""
+    def _through(self, ids, field, target):
+        """``{record id: [related objects]}`` for a many-to-many field of the
+        records ``ids`` (a subquery)."""
         through = getattr(self.models.Record, field).through
         rows = (through.objects.using(self.store.db_alias)
-                .filter(record_id__in=self.ids).select_related(target)
+                .filter(record_id__in=ids).select_related(target)
                 .order_by(*_M2M_ORDER[target]))
         out = {}
         for row in rows:

@@ -21,6 +21,7 @@ import decimal
 import functools
 import json
 import math
+import operator
 import re
 from collections.abc import Mapping
 
@@ -308,51 +309,47 @@ class Expr:
         return f"<{type(self).__name__} {self}>"
 
 
-class And(Expr):
-    """All of ``children`` hold (an empty And always holds)."""
+class _Junction(Expr):
+    """Base of And and Or: ``children`` joined by ``_combine``; ``EMPTY``
+    is the value of a junction without children."""
 
     _fields = ("children",)
 
     def __init__(self, children):
         self.children = list(children)
 
-    def evaluate(self, params, fields):
-        return all(c.evaluate(params, fields) for c in self.children)
-
     def _to_q(self, ctx):
         from django.db.models import Q
-        q = Q()
+        q = Q() if self.EMPTY else Q(pk__in=[])
         for child in _grouped(self):
             part = child.to_q(ctx)
             if part is None:
                 return None
-            q &= part
+            q = self._combine(q, part)
         return q
+
+
+class And(_Junction):
+    """All of ``children`` hold (an empty And always holds)."""
+
+    EMPTY = True
+    _combine = staticmethod(operator.and_)
+
+    def evaluate(self, params, fields):
+        return all(c.evaluate(params, fields) for c in self.children)
 
     def __str__(self):
         return " and ".join(_wrap(c, (Or,)) for c in self.children) if self.children else "true"
 
 
-class Or(Expr):
+class Or(_Junction):
     """At least one of ``children`` holds (an empty Or never holds)."""
 
-    _fields = ("children",)
-
-    def __init__(self, children):
-        self.children = list(children)
+    EMPTY = False
+    _combine = staticmethod(operator.or_)
 
     def evaluate(self, params, fields):
         return any(c.evaluate(params, fields) for c in self.children)
-
-    def _to_q(self, ctx):
-        from django.db.models import Q
-        q = Q(pk__in=[])
-        for child in _grouped(self):
-            part = child.to_q(ctx)
-            if part is None:
-                return None
-            q |= part
-        return q
 
     def __str__(self):
         return " or ".join(_wrap(c, (And,)) for c in self.children) if self.children else "false"
@@ -1146,9 +1143,9 @@ class _Chain:
         written by ``leaf(node)`` (never NULL, so two-valued logic holds)."""
         if isinstance(expr, Not):
             return _f("NOT {}", self.boolean(expr.child, leaf))
-        if isinstance(expr, (And, Or)):
+        if isinstance(expr, _Junction):
             if not expr.children:
-                return self.const(isinstance(expr, And))
+                return self.const(expr.EMPTY)
             sep = " AND " if isinstance(expr, And) else " OR "
             return _f("({})", _join(sep, (self.boolean(c, leaf) for c in expr.children)))
         return leaf(expr)
@@ -1612,7 +1609,7 @@ def reads_params(qs):
 
 
 def _param_leaves(expr):
-    if isinstance(expr, (And, Or, Not)):
+    if isinstance(expr, (_Junction, Not)):
         for child in expr.children:
             yield from _param_leaves(child)
     else:
