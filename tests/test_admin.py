@@ -20,6 +20,7 @@ import tempfile
 import pytest
 
 from smt_query.admin.settings import prepare
+from support import sumatra_records
 
 _ACCOUNTS_DIR = tempfile.mkdtemp(prefix="smtq-admin-test-")
 atexit.register(shutil.rmtree, _ACCOUNTS_DIR, ignore_errors=True)
@@ -81,9 +82,9 @@ def demo_rw(demo_project_rw):
 
 @pytest.fixture(scope="session")
 def oracle_records(demo_project):
-    """Every record of the demo as Sumatra itself loads it (``to_sumatra()``)."""
-    from smt_query import RecordStoreView
-    return RecordStoreView(project=demo_project.path, pushdown=False).aslist()
+    """Every record of the demo as Sumatra itself loads it (``to_sumatra()``), in a
+    fresh process: in this one, other tests' stores may make Sumatra read wrong tags."""
+    return sumatra_records(demo_project.path)
 
 
 def oracle(records):
