@@ -20,6 +20,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 PROJECT = "demo"
@@ -54,8 +55,6 @@ os.makedirs("Data", exist_ok=True)
 out = os.path.join("Data", "fit_%s_%s.yaml" % (digest, time.strftime("%Y%m%d-%H%M%S")))
 with open(out, "w", encoding="utf-8") as f:
     yaml.safe_dump({"digest": digest, "params": params}, f, allow_unicode=True)
-now = time.time()                           # stamp with the clock Sumatra's record timestamp uses:
-os.utime(out, (now, now))                   # a file system with its own clock may lag it
 print("Fitted %s: log L = %.3f" % (digest, -len(json.dumps(params))))
 '''
 
@@ -92,6 +91,10 @@ def smt(path, *args):
 def smt_run(path, *args, reason=None):
     """``smt run [--reason REASON] *args`` in ``path``; return the new record's label."""
     out = smt(path, "run", *(["--reason", reason] if reason else []), *args)
+    # Sumatra gives a run every file changed since the second its record
+    # started; a next run starting in the second this one wrote its output
+    # would take that file too (and, in a Django store, away from this record)
+    time.sleep(1 - time.time() % 1)
     found = re.search(r"Record label for this run: '([^']+)'", out)
     if not found:
         raise DemoError("`smt run %s` in %s recorded nothing:\n%s" % (" ".join(args), path, out[-2000:]))
