@@ -232,15 +232,33 @@ class QueryDjangoRecordStore(DjangoRecordStore):
                 have = set(present.values_list("object_id", flat=True))
                 if add:
                     new = [i for i in chunk if i not in have]
-                    models.TaggedItem.objects.using(alias).bulk_create(
-                        [models.TaggedItem(tag=tag_obj, content_type_id=self.record_ctype_id,
-                                           object_id=i) for i in new], batch_size=500)
+                    self._insert_tagged(tag_obj.id, new)
                     changed += new
                 else:
                     present.delete()
                     changed += sorted(have)
             self._sync_tag_column(changed)
         return len(changed)
+
+    def _insert_tagged(self, tag_id, ids):
+        """Tag the records ``ids`` with the tag row ``tag_id`` (one statement)."""
+        if not ids:
+            return
+        conn, table = self._table(self.models.TaggedItem)
+        sql = f"INSERT INTO {table} (tag_id, content_type_id, object_id) "
+        with conn.cursor() as cur:
+            if self.vendor == "postgresql":
+                cur.execute(sql + "SELECT %s, %s, unnest(CAST(%s AS integer[]))",
+                            (tag_id, self.record_ctype_id, list(ids)))
+            else:
+                cur.executemany(sql + "VALUES (%s, %s, %s)",
+                                [(tag_id, self.record_ctype_id, i) for i in ids])
+
+    def _table(self, model):
+        """The store's connection and ``model``'s quoted table name, for raw SQL."""
+        from django.db import connections
+        conn = connections[self.db_alias]
+        return conn, conn.ops.quote_name(model._meta.db_table)
 
     def _begin_write(self):
         """On SQLite, take the database's write lock now, before reading.
@@ -274,16 +292,20 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return locked
 
     def _sync_tag_column(self, ids):
-        """Rewrite Sumatra's denormalised ``Record.tags`` column for ``ids``."""
-        models, alias = self.models, self.db_alias
-        Record = models.Record.objects.using(alias)
-        for chunk in _chunks(ids):
-            qs = Record.filter(db_id__in=chunk)
-            tags = self.tags_of(qs)
-            rows = [models.Record(db_id=i) for i in chunk]
-            for row in rows:
-                row.tags = ",".join(sorted(tags.get(row.db_id, ())))
-            Record.bulk_update(rows, ["tags"], batch_size=500)
+        """Rewrite Sumatra's denormalised ``Record.tags`` column for ``ids``
+        (sorted names joined by commas), one statement per chunk."""
+        conn, table = self._table(self.models.Record)
+        with conn.cursor() as cur:
+            for chunk in _chunks(ids):
+                tags = self.tags_of(chunk)
+                values = [",".join(sorted(tags.get(i, ()))) for i in chunk]
+                if self.vendor == "postgresql":
+                    cur.execute(f"UPDATE {table} SET tags = v.tags FROM unnest("
+                                "CAST(%s AS integer[]), CAST(%s AS text[])) AS v(id, tags) "
+                                "WHERE db_id = v.id", (list(chunk), values))
+                else:    # SQLite runs in-process: a prepared statement per row is cheap
+                    cur.executemany(f"UPDATE {table} SET tags = %s WHERE db_id = %s",
+                                    list(zip(values, chunk)))
 
     # -- Sumatra's RecordStore interface, with exact tags ------------------
     def list(self, project_name, tags=None, *args, **kwargs):
