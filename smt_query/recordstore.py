@@ -519,16 +519,12 @@ def use_query_store(enable=True, path=None):
     Only the class name in ``.smt/project`` changes; the records stay where
     they are, so switching back and forth is safe. Returns the previous class.
     """
-    from .errors import QueryError
     from .query import project_dir
     project_file = os.path.join(project_dir(path), ".smt", "project")
     with open(project_file, encoding="utf-8") as f:
         state = json.load(f)
     store = state.get("record_store")
-    current = store.get("type") if isinstance(store, dict) else None
-    if current not in (SUMATRA_STORE, QUERY_STORE):
-        raise QueryError(f"the project's record store is {current or store!r}; only a "
-                         "Django record store (SQLite or PostgreSQL) can be switched")
+    current = _django_store_type(store, "can be switched")
     store["type"] = QUERY_STORE if enable else SUMATRA_STORE
     tmp = project_file + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -540,14 +536,21 @@ def use_query_store(enable=True, path=None):
 def project_store(path=None):
     """The :class:`QueryDjangoRecordStore` over the record store of the project at
     ``path`` (default: cwd), read from ``.smt/project`` without loading the project."""
-    from .errors import QueryError
     from .query import project_store_entry
     store = project_store_entry(path)
+    _django_store_type(store, "has SQL indexes")
+    return QueryDjangoRecordStore(store["db_file"])
+
+
+def _django_store_type(store, able):
+    """The class name of the ``record_store`` entry ``store`` if it is a Django
+    store; else a :class:`QueryError` saying only such a store ``able``."""
+    from .errors import QueryError
     kind = store.get("type") if isinstance(store, dict) else None
     if kind not in (SUMATRA_STORE, QUERY_STORE):
         raise QueryError(f"the project's record store is {kind or store!r}; only a "
-                         "Django record store (SQLite or PostgreSQL) has SQL indexes")
-    return QueryDjangoRecordStore(store["db_file"])
+                         f"Django record store (SQLite or PostgreSQL) {able}")
+    return kind
 
 
 # -- optional indexes on Sumatra's tables ---------------------------------------------
