@@ -50,12 +50,14 @@ DAY = 20201110         # `smt query --on DAY`
 RANGE = (20200912, 20200916)
 WHERE = "nsteps == 25000"
 COMPARE_N = 1000
+TAG = "smtq-bench"     # added to and removed from every record ("tag all")
+TAG_SAMPLE = 200       # records Sumatra's per-record tagging is timed on
 SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                      "smt-query-bench")
 CASES = ("tag", "date range", "label then tag", "tag then label", "where", "summary",
-         "full Records", f"compare {COMPARE_N:,}", "smt query", "smt query --where",
-         "summary RSS")
+         "full Records", f"compare {COMPARE_N:,}", "tag all", "smt query",
+         "smt query --where", "summary RSS")
 #: The command-line cases: the arguments of ``smt query ... --format labels``.
 CLI_CASES = {"smt query": ["--on", str(DAY)], "smt query --where": ["--where", WHERE]}
 TARGETS = """\
@@ -96,6 +98,26 @@ def pipeline(view, first_tag=None, predicates=(), sample=SAMPLE):
     kept = [r.label for r in records if all(p(r) for p in predicates)]
     elapsed = (time.perf_counter() - t) * (total / max(len(rows), 1))
     return elapsed, kept, total > len(rows)
+
+
+def sumatra_tagging(view, sample=TAG_SAMPLE):
+    """What ``smt tag`` does (``Project.add_tag`` then ``remove_tag``, record by
+    record) on ``sample`` records, in a transaction rolled back afterwards.
+
+    Returns ``(seconds scaled to all records, scaled)``.
+    """
+    from django.db import transaction
+    labels = view.labels()
+    chosen = labels[:sample]
+    with transaction.atomic(using=view._store.db_alias):
+        t = time.perf_counter()
+        for label in chosen:
+            view.project.add_tag(label, TAG)
+        for label in chosen:
+            view.project.remove_tag(label, TAG)
+        elapsed = time.perf_counter() - t
+        transaction.set_rollback(True, using=view._store.db_alias)
+    return elapsed * len(labels) / max(len(chosen), 1), len(labels) > len(chosen)
 
 
 def run_rss(cmd, cwd=None):
@@ -333,6 +355,18 @@ def run_store(backend, n, path, cases, repeat, sample):
             put(case, pipeline=time.perf_counter() - t, scaled=False, rows=len(got))
             assert sorted(theirs.labels) == got
             _progress(backend, n, case, results[case])
+        if "tag all" in cases:
+            def add_remove():
+                added, removed = view.add_tag(TAG), view.remove_tag(TAG)
+                assert added == removed == n, (added, removed)
+                return added
+            timed_configs("tag all", add_remove)
+            t_pipe, scaled = sumatra_tagging(view)
+            put("tag all", pipeline=t_pipe, scaled=scaled, rows=n,
+                note=f"add and remove a tag on every record; pipeline: Sumatra's "
+                     f"Project.add_tag/remove_tag per record (smt tag), timed on "
+                     f"{TAG_SAMPLE} records")
+            _progress(backend, n, "tag all", results["tag all"])
         for case, args in CLI_CASES.items():
             if case not in cases:
                 continue
