@@ -293,7 +293,7 @@ def run_store(backend, n, path, cases, repeat, sample):
     view = RecordStoreView(project=path)
     store = view._store
     remove_indexes(store)
-    results = {"_meta": {"load": os.getloadavg()[0]}}
+    results = {"_meta": {"loads": [os.getloadavg()[0]]}}
 
     def put(case, **values):
         results.setdefault(case, {}).update(values)
@@ -498,9 +498,9 @@ def render(results, machine, fmt):
         (t, b, fig, "yes" if ok else "**no**") for t, b, fig, ok in check_targets(results)]
     notes = sorted({f"{c}: {r['note']}" for b in results.values() for s in b.values()
                     for c, r in s.items() if r.get("note")})
-    loads = [s["_meta"]["load"] for b in results.values() for s in b.values() if "_meta" in s]
+    loads = [x for b in results.values() for s in b.values() for x in s["_meta"]["loads"]]
     if loads:
-        notes.append(f"1-minute load average when each store's run began: {min(loads):.1f}"
+        notes.append(f"1-minute load average when the runs began: {min(loads):.1f}"
                      f"–{max(loads):.1f} ({machine['cores']} cores)")
     notes.append(f"† pipeline timed on {SAMPLE:,} records and scaled to all")
     lines = [f"Measured {machine['date']} on {machine_line(machine)}.", ""]
@@ -631,7 +631,9 @@ def main(argv=None):
                 with open(out) as f:
                     fresh = json.load(f)
                 os.remove(out)
-                stored["results"].setdefault(backend, {}).setdefault(str(n), {}).update(fresh)
+                entry = stored["results"].setdefault(backend, {}).setdefault(str(n), {})
+                fresh["_meta"]["loads"] += entry.get("_meta", {}).get("loads", [])
+                entry.update(fresh)
                 with open(results_file, "w") as f:
                     json.dump(stored, f, indent=1)
     if stored["machine"] is None:
