@@ -245,14 +245,11 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         if not ids:
             return
         conn, table = self._table(self.models.TaggedItem)
-        sql = f"INSERT INTO {table} (tag_id, content_type_id, object_id) "
+        id_set = _id_set(self.vendor, ids)
         with conn.cursor() as cur:
-            if self.vendor == "postgresql":
-                cur.execute(sql + "SELECT %s, %s, unnest(CAST(%s AS integer[]))",
-                            (tag_id, self.record_ctype_id, list(ids)))
-            else:
-                cur.executemany(sql + "VALUES (%s, %s, %s)",
-                                [(tag_id, self.record_ctype_id, i) for i in ids])
+            cur.execute(f"INSERT INTO {table} (tag_id, content_type_id, object_id) "
+                        f"SELECT %s, %s, ids.* FROM ({id_set.sql}) AS ids",
+                        (tag_id, self.record_ctype_id, *id_set.params))
 
     def _table(self, model):
         """The store's connection and ``model``'s quoted table name, for raw SQL."""
