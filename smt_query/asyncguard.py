@@ -29,7 +29,6 @@ code (one shared thread for all synchronous Django work), but that has to be
 awaited and so cannot serve a plain synchronous call in a notebook cell, and
 ``async_to_sync`` refuses to run in a thread with a running loop.
 """
-import asyncio
 import functools
 import inspect
 import os
@@ -99,6 +98,9 @@ if hasattr(os, "register_at_fork"):
 
 def in_event_loop():
     """True if an asyncio event loop runs in the calling thread (as in a Jupyter cell)."""
+    asyncio = sys.modules.get("asyncio")     # no loop runs before asyncio is imported
+    if asyncio is None:
+        return False
     try:
         asyncio.get_running_loop()
     except RuntimeError:
