@@ -15,6 +15,8 @@ _EXPORTS = {
     "fold_task_inputs": "smt_query.params",
     "dfdiff": "smt_query.params",
     "ParameterComparison": "smt_query.params",
+    "ParameterSet": "smt_query.params",
+    "print_api": "smt_query.utils",
 }
 
 __all__ = sorted(_EXPORTS)

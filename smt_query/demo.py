@@ -23,6 +23,8 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+from .asyncguard import sync_entry
+
 PROJECT = "demo"
 FMT = "%Y%m%d-%H%M%S"                       # Sumatra's TIMESTAMP_FORMAT
 START, END = datetime(2020, 9, 1, tzinfo=timezone.utc), datetime(2020, 12, 1, tzinfo=timezone.utc)
@@ -44,6 +46,72 @@ REASONS = (
 OUTCOMES = ("",) * 6 + ("Converged after {nsteps} passes", "log L plateaued at {logl:.1f}",
                         "Diverged: log L is NaN after {k} passes", "Fit OK, but σtilde → 0")
 CRASHES = ("FloatingPointError: NaN encountered in μtilde", "MemoryError", "KeyboardInterrupt")
+OU = 1                                      # REASONS[OU]: "Test fit OUInput ..."
+MU = "inputs.optimizer.inputs.model.inputs.params.μtilde"
+#: The records the smttask guide's cells name, with the values its outputs show, so
+#: its cells run on the demo as written (the labels were made by the guide's author).
+#: (label, duration h:m:s, reason: REASONS index or (OU, k, λθ), parameters by full
+#: dotted key; "<values>": the optimizer given as values instead of task descriptions)
+GUIDE_RECORDS = (
+    # rsview.latest / .get(...) / rsview[...]
+    ("20201119-112247_f334b8", "5:27:03", OU, {}),
+    ("20201118-212254_c2c6ab", "9:41:12", OU, {}),
+    ("20201119-095543_8b5fc1", "2:05:47", OU, {}),
+    # .filter.after(20200912).filter.before(20200916)
+    ("20200915-164710_90be", "4:20:17", 0, {}),
+    ("20200915-164710_4e31", "2:34:51", 0, {}),
+    ("20200915-154121_d464", "4:53:32", 0, {}),
+    ("20200915-154121_a0fa", "2:45:02", 0, {}),
+    ("20200912-132121_d712", "0:21:17", 0, {}),
+    ("20200912-132121_c390", "1:16:56", 0, {}),
+    ("20200912-132121_773d", "1:23:30", 0, {}),
+    # .filter.params(eq={'optimizer.model.params.μtilde': ...}); a8a2b0 still ran in the
+    # guide, but its next cell reads it from the finished records: finished here
+    ("20201119-090726_a8a2b0", "6:48:19", OU, {MU: [-3.4729471730413772, -0.13678844546243388]}),
+    ("20201114-221233_dcfd10", "11:21:51", OU, {MU: [-3.4729471730413772, -0.13678844546243388]}),
+    ("20201110-213127_351be7", "4:07:31", (OU, 55, 0.0001),
+     {MU: [-3.4729471730413772, -0.13678844546243388], "inputs.hashed_digest": "351be75bdc"}),
+    ("20201109-183035_bfd996", "4:10:25", OU, {MU: [-3.4729471730413772, -0.13678844546243388]}),
+    # .filter.output().filter(lambda rec: rec.duration > 10*60*60)
+    ("20201118-145225_517742", "19:03:05", OU, {}),
+    ("20201118-141502_35e1c8", "15:50:42", OU, {}),
+    ("20201118-140625_67a79e", "17:22:25", OU, {}),
+    ("20201118-124009_bf49cc", "18:20:00", OU, {}),
+    ("20201118-121208_5caff8", "20:55:06", OU, {}),
+    ("20201028-211334_058f", "10:58:19", 3, {}),
+    ("20201014-090309_e5d8", "10:18:57", 4, {}),
+    ("20201012-014504_1edb", "10:29:44", 0, {}),
+    ("20201011-121232_b536", "11:06:31", 0, {}),
+    # dfdiff(ParameterSet(record1.parameters), ParameterSet(record2.parameters))
+    ("20201119-075320_7b84e7", "7:12:09", (OU, 12, 0.0001), {
+        "<values>": True, "inputs.hashed_digest": "7b84e7ecbb", "inputs.optimizer.lr": 0.002,
+        "inputs.optimizer.model.activation": "tanh", "inputs.optimizer.model.seed": 14,
+        "inputs.optimizer.latent_cache_path": ".cache/latents_process-2",
+        "inputs.optimizer.model.params.μtilde": [-0.2644939661170402, -0.6205617416379619],
+        "inputs.optimizer.model.params.τtilde": [2.5375870766829345, 2.209510172754845],
+        "inputs.optimizer.model.params.σtilde": [2.297311061527454, 0.11218153077399037],
+        "inputs.optimizer.model.params.Wtilde": [[1.0581511200534628, -0.6645030719061765],
+                                                 [-0.4377237153011216, 0.8151927271048392]]}),
+    ("20201119-042150_e177c4", "6:33:51", (OU, 47, 0.0001), {
+        "<values>": True, "inputs.hashed_digest": "e177c4e9ca", "inputs.optimizer.lr": 0.002,
+        "inputs.optimizer.model.activation": "tanh", "inputs.optimizer.model.seed": 14,
+        "inputs.optimizer.latent_cache_path": ".cache/latents_process-4",
+        "inputs.optimizer.model.params.μtilde": [-2.261403657553197, -0.11352527517905774],
+        "inputs.optimizer.model.params.τtilde": [0.23277087700432836, 1.4732451278346765],
+        "inputs.optimizer.model.params.σtilde": [2.276408794306698, 0.08502108251737077],
+        "inputs.optimizer.model.params.Wtilde": [[-0.11604415987541336, -1.192318168175603],
+                                                 [0.5830527213381311, -0.9322150335276548]]}),
+    # .filter.on(20201110): ParameterComparison, fold_task_inputs, get_task_param
+    ("20201110-213237_87825b", "4:41:09", (OU, 33, 0.0001), {
+        MU: [3.3860280584311826, -0.11294867494456073], "inputs.hashed_digest": "87825b4f90"}),
+    ("20201110-213215_acd030", "3:58:44", (OU, 34, 0.0001), {"inputs.hashed_digest": "acd0303f20"}),
+    ("20201110-213133_4ca955", "4:12:26", (OU, 25, 0.0002), {"inputs.hashed_digest": "4ca955e136"}),
+    ("20201110-213116_cce369", "3:37:50", OU, {"inputs.hashed_digest": "cce369d5f6"}),
+    ("20201110-172330_3a1378", "5:02:18", OU, {"inputs.hashed_digest": "3a137881ef"}),
+    ("20201110-172330_0dc62d", "4:49:03", OU, {"inputs.hashed_digest": "0dc62d9f89"}),
+    ("20201110-172330_de06e3", "5:15:37", OU, {"inputs.hashed_digest": "de06e30753"}),
+    ("20201110-172330_8ad9ee", "4:27:55", OU, {"inputs.hashed_digest": "8ad9ee4be0"}),
+)
 MAIN_PY = '''"""Demo computation: read a JSON task description, write a YAML result under Data/."""
 import hashlib, json, os, sys, time
 import yaml
@@ -151,7 +219,8 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
     if records > runs:
         if progress is None:
             progress = sys.stderr.isatty()
-        _bulk_insert(path, _plan(rng, records - runs), progress)
+        guide = _guide_specs() if records - runs >= len(GUIDE_RECORDS) else []
+        _bulk_insert(path, _plan(rng, records - runs - len(guide), guide), progress)
     return path
 
 
@@ -162,20 +231,21 @@ def _call(cmd, cwd):
     return proc.stdout
 
 
-def _plan(rng, n):
-    """Timestamps, unique labels and seeds of ``n`` records, in time order.
+def _plan(rng, n, guide=()):
+    """Timestamps, unique labels and seeds of ``n`` records plus the ``guide``
+    records (:func:`_guide_specs`), in time order.
 
     A session is one smttask batch (records within a few seconds, labels with a
     ``_<6 hex>`` suffix: the start of ``hashed_digest``) or one plain ``smt run``
     (which may repeat an earlier parameter set or add an ``"optimizer.lr"`` override).
     Records of a session share reason, main file and user.
     """
-    specs, used, plain_configs = [], set(), []
+    specs, used, plain_configs = [], {spec[1] for spec in guide}, []
     for session in range(n):
         if len(specs) >= n:
             break
         day, sseed = FORCED_DAYS[session] if session < len(FORCED_DAYS) else None, rng.getrandbits(64)
-        t0 = (day + timedelta(seconds=rng.randrange(86400)) if day else
+        t0 = (day + timedelta(seconds=rng.randrange(20 * 3600)) if day else    # before the guide's evening
               START + timedelta(seconds=rng.randrange(int((END - START).total_seconds()))))
         if day or rng.random() < 0.6:                       # smttask batch
             for _ in range(min(rng.randint(3 if day else 1, 14), n - len(specs))):
@@ -198,12 +268,72 @@ def _plan(rng, n):
             override = rng.choice((0.002, 0.02, 0.05)) if rng.random() < 0.25 else None
             specs.append((ts, ts.strftime(FMT), rng.getrandbits(64), sseed, config, override))
     versions = sorted("%040x" % rng.getrandbits(160) for _ in range(8))
-    specs.sort()
-    return [(spec, versions[i * len(versions) // n]) for i, spec in enumerate(specs)]
+    specs = sorted(specs + list(guide), key=lambda spec: spec[:2])
+    return [(spec, versions[i * len(versions) // len(specs)]) for i, spec in enumerate(specs)]
+
+
+def _guide_specs():
+    """Plan entries ``(timestamp, label, GUIDE_RECORDS entry)`` of the guide's records."""
+    specs = []
+    for entry in GUIDE_RECORDS:
+        label = entry[0]
+        ts = datetime.strptime(label[:15], FMT).replace(tzinfo=timezone.utc)
+        specs.append((ts + timedelta(microseconds=_seed(label) % 10**6), label, entry))
+    return specs
+
+
+def _seed(label):
+    return int.from_bytes(hashlib.sha1(label.encode()).digest()[:8], "big")
+
+
+def _guide_record(spec, version):
+    """Row of a record of the guide (see :data:`GUIDE_RECORDS`): finished, with outputs."""
+    ts, label, (_, hms, reason, values) = spec
+    r = random.Random(_seed(label))
+    suffix = label.split("_")[1]
+    hashed = values.get("inputs.hashed_digest") or suffix + "%04x" % r.getrandbits(16)
+    params = task_params(r, hashed)
+    inputs = params["inputs"]
+    inputs["recorders"][1]["interval"] = r.choice((100, 200, 250, 500))
+    if reason == OU or isinstance(reason, tuple):
+        inputs["nsteps"] = 25000
+        inputs["digest"] = "%s__nsteps_25000" % hashed
+    if values.get("<values>"):                 # the optimizer given as values
+        from .params import fold_task_inputs
+        inputs["optimizer"] = fold_task_inputs(inputs["optimizer"])
+    for key, value in values.items():
+        if key not in ("<values>", "inputs.hashed_digest"):
+            *head, last = key.split(".")
+            node = params
+            for part in head:
+                node = node[part]
+            node[last] = value
+    kind, k, lam = reason if isinstance(reason, tuple) else (reason, r.randint(1, 60), r.choice((0.0001, 0.0002)))
+    text = REASONS[kind].format(k=k, nsteps=inputs["nsteps"], lam=lam)
+    params["reason"] = text                    # smttask keeps the reason in the task description
+    h, m, sec = map(int, hms.split(":"))
+    duration = h * 3600 + m * 60 + sec + r.uniform(0, 0.49)     # shown as the guide shows it
+    logl = r.uniform(-9e4, -1e3)
+    outputs = _outputs(r, r.randint(1, 3), hashed, label, ts, duration)
+    return dict(label=label, timestamp=ts, reason=text, duration=duration, outcome="",
+                main_file="IndEEG/tasks.py", version=version, user=USERS[0],
+                script_arguments="<parameters>", stdout_stderr="Fitted %s: log L = %.3f\n" % (hashed, logl),
+                repeats=None, diff="", tags="_finished_"), pretty_json(params), ["_finished_"], outputs
+
+
+def _outputs(r, n_out, hashed, label, ts, duration):
+    """Output keys (path, digest, creation, metadata) of a record, drawn from ``r``."""
+    stem = "fit_%s_%s" % (hashed, label)
+    return [("%s.%s" % (stem, ext),
+             "%040x" % r.getrandbits(160), ts.replace(microsecond=0) + timedelta(seconds=duration or 0),
+             json.dumps({"encoding": None, "mimetype": mime, "size": r.randint(200, 10**7)}, sort_keys=True))
+            for ext, mime in (("yaml", "application/x-yaml"), ("npz", None), ("log", "text/plain"))[:n_out]]
 
 
 def _record(spec, version):
     """Column values, parameter-set content, tags and output keys of one planned record."""
+    if len(spec) == 3:
+        return _guide_record(spec, version)
     ts, label, seed, sseed, (pseed, hashed), override = spec
     r = random.Random(seed)
     params = task_params(random.Random(pseed), hashed)
@@ -222,11 +352,7 @@ def _record(spec, version):
     else:
         outcome, stdout = "", "Not yet captured." if status == "_running_" else "Not launched."
     tags = [status] + [t for t, p in USER_TAGS.items() if r.random() < p]
-    n_out, stem = r.randint(0, 3) if status == "_finished_" else 0, "fit_%s_%s" % (hashed, label)
-    outputs = [("%s.%s" % (stem, ext),
-                "%040x" % r.getrandbits(160), ts.replace(microsecond=0) + timedelta(seconds=duration or 0),
-                json.dumps({"encoding": None, "mimetype": mime, "size": r.randint(200, 10**7)}, sort_keys=True))
-               for ext, mime in (("yaml", "application/x-yaml"), ("npz", None), ("log", "text/plain"))[:n_out]]
+    outputs = _outputs(r, r.randint(0, 3) if status == "_finished_" else 0, hashed, label, ts, duration)
     return dict(label=label, timestamp=ts, reason=REASONS[sseed % 5].format(**fmt), duration=duration,
                 outcome=outcome, main_file=MAIN_FILES[sseed // 5 % 10], version=version,
                 user=USERS[sseed // 50 % 3], script_arguments="<parameters>", stdout_stderr=stdout,
@@ -261,6 +387,7 @@ def pretty_json(obj):
     return _TEMPLATES[shape] % tuple(leaves)
 
 
+@sync_entry
 def _bulk_insert(path, plan, progress, batch=2000):
     """Insert the planned records into the store of ``path`` as ``DjangoRecordStore.save()`` would.
 

@@ -17,6 +17,7 @@ import os
 
 from sumatra.recordstore.django_store import DjangoRecordStore, db_config
 
+from .asyncguard import sync_entry, sync_entry_class
 from .fields import ROW_FIELDS
 
 db_config.update_settings(DEBUG=False)
@@ -68,6 +69,7 @@ def _no_jit(sender, connection, **kwargs):
             cursor.execute("SET jit = off")
 
 
+@sync_entry_class   # Django calls from a Jupyter cell run in a worker thread
 class QueryDjangoRecordStore(DjangoRecordStore):
     """Sumatra's Django record store, with SQL filtering and bulk loading."""
 
@@ -339,6 +341,7 @@ EXTRA_FIELDS = {"parameters_type": "parameters__type",
                 "parameters_id": "parameters_id"}
 
 
+@sync_entry_class
 class SQLContext:
     """What filters need to compile to SQL for one store."""
 
@@ -448,6 +451,7 @@ def _as_query_store(store):
     return store
 
 
+@sync_entry
 def index_status(store):
     """``{name: True if present}`` for each index of :data:`INDEXES` on ``store``
     (a record store, or its URI / SQLite path)."""
@@ -461,12 +465,14 @@ def index_status(store):
     return {name: name in present for name in INDEXES}
 
 
+@sync_entry
 def add_indexes(store):
     """Create the missing :data:`INDEXES` on ``store`` (idempotent, one transaction);
     return the names created."""
     return _change_indexes(store, add=True)
 
 
+@sync_entry
 def remove_indexes(store):
     """Drop the :data:`INDEXES` present on ``store`` (idempotent, one transaction);
     return the names dropped. Nothing else is touched."""

@@ -5,6 +5,7 @@ when the view runs in SQL. In a notebook it displays as its DataFrame.
 """
 import re
 
+from .asyncguard import sync_entry_class
 from .dates import format_duration
 
 DEFAULT_FIELDS = ("reason", "outcome", "tags", "main_file", "duration")
@@ -14,6 +15,7 @@ DEFAULT_MERGE_PATTERN = r"^\d{8}-\d{6}"
 LEFT_TRUNCATED = ("main_file",)
 
 
+@sync_entry_class
 class RecordStoreViewSummary:
     """Summary of a :class:`~smt_query.view.RecordStoreView`.
 

@@ -8,6 +8,7 @@ the chain, and only the others run in Python over records loaded in bulk.
 import functools
 from contextlib import nullcontext
 
+from .asyncguard import sync_entry_class
 from .errors import QueryError, UnknownLabel
 from .filters import FILTERS, get_filter
 
@@ -69,6 +70,7 @@ class FilterAccessor:
         return dict(FILTERS)
 
 
+@sync_entry_class
 class RecordStoreView:
     """A view of the records of a Sumatra project.
 
