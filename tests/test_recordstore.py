@@ -33,7 +33,12 @@ def assert_records_equal(ours, theirs):
     for field in ("executable", "launch_mode", "datastore", "input_datastore",
                   "input_data", "output_data", "dependencies", "platforms"):
         assert same(getattr(ours, field), getattr(theirs, field)), field
-    assert vars(ours.repository) == vars(theirs.repository)
+    # the repository's data; Sumatra's also holds the git.Repo it opened to look for an
+    # upstream, which ours opens only when asked (GitRepository opens it lazily)
+    assert type(ours.repository) is type(theirs.repository)
+    assert ours.repository.__getstate__() == theirs.repository.__getstate__()
+    assert set(vars(ours.repository)) == set(vars(theirs.repository))
+    assert set(vars(ours)) == set(vars(theirs))   # the attributes Record() sets
     assert ours == theirs  # Sumatra's own difference() finds nothing
 
 
