@@ -225,7 +225,7 @@ def _dependency(row):
     """The dependency; its constructors only store (and normalise) their arguments."""
     from sumatra import dependency_finder
     values = {"name": row.name, "path": row.path, "version": row.version, "diff": row.diff,
-              "source": row.source}
+              "source": row.source, "module": row.module}
     if row.module not in DEPENDENCY_MODULES:
         return _unknown("dependency", row.module, values,
                         "is not one of Sumatra's dependency kinds")
