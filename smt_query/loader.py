@@ -285,12 +285,25 @@ def _parameter_set(row, label):
             ConfigParser.__init__(ps)
             ps.read_string(row.content)   # what was parsed and bounded above
             return ps
-        return cls(values)   # NT and simple sets: their constructors store a dict
+        ps = cls(values)   # NT and simple sets: their constructors store a dict
+        if row.type == "SimpleParameterSet":
+            ps.comments = _simple_comments(row.content)
+        return ps
     except ParameterParseError as err:
         return UnreadableText(row.content, row.type, str(err), label)
     except Exception as err:   # e.g. a key NTParameterSet refuses ('names')
         return UnreadableText(row.content, row.type,
                               f"cannot build {row.type}: {err}", label)
+
+
+def _simple_comments(content):
+    """The ``comments`` SimpleParameterSet keeps: ``name = value #comment``."""
+    comments = {}
+    for line in content.split("\n"):
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line and "#" in line:
+            comments[line.split("=")[0].strip()] = "#".join(line.split("#")[1:])
+    return comments
 
 
 PARAMETER_SETS = ("JSONParameterSet", "YAMLParameterSet", "NTParameterSet",
