@@ -17,9 +17,9 @@ from .errors import QueryError, UnreadableParameters
 __all__ = [
     "MISSING", "FOLDED", "NO_VALUE", "MAX_DEPTH", "MAX_VALUES", "MAX_TEXT",
     "ParameterParseError", "parse_parameters", "UnreadableText", "record_parameters",
-    "stored_parameters", "unreadable", "as_params", "apply_overrides", "split_key", "get_task_param",
-    "is_task_desc", "fold_task_inputs", "flatten", "dotted_key", "values_equal", "dfdiff",
-    "ParameterComparison",
+    "stored_parameters", "unreadable", "as_params", "apply_overrides", "split_key",
+    "get_task_param", "is_task_desc", "fold_task_inputs", "flatten", "dotted_key",
+    "values_equal", "dfdiff", "ParameterComparison",
 ]
 
 #: Shown in DataFrames where a parameter set lacks a key the others have.

@@ -265,11 +265,12 @@ class RecordStoreView:
 
     def parameter_keys(self, sample=200):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
-        ``sample`` most recent records."""
+        ``sample`` most recent records (those whose parameters cannot be read
+        have none, without a warning: this serves shell completion)."""
         from .params import dotted_key, flatten, fold_task_inputs
         keys = set()
         seen = set()
-        for row in self.rows(["label"], tags=False, parameters=True)[:sample]:
+        for row in self.rows(["label"], tags=False, parameters=True, errors={})[:sample]:
             if id(row["parameters"]) not in seen:
                 seen.add(id(row["parameters"]))
                 keys.update(map(dotted_key, flatten(fold_task_inputs(row["parameters"]))))

@@ -126,7 +126,8 @@ def plant_commands(project, where):
         project, "executable", path=f"touch {ran_exe}; true", name="Python", version="",
         options=""))
     point(project, second, "launch_mode", new_row(
-        project, "launchmode", type="Executable", parameters=repr({"path": f"touch {ran_launch}; true"})))
+        project, "launchmode", type="Executable",
+        parameters=repr({"path": f"touch {ran_launch}; true"})))
     point(project, first, "datastore", new_row(
         project, "datastore", type="FileSystemDataStore", parameters=repr({"root": made_root})))
     point(project, first, "input_datastore", new_row(

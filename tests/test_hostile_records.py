@@ -55,7 +55,8 @@ def caught():
 
 
 def messages(got, category=StoredDataWarning):
-    assert all(issubclass(w.category, StoredDataWarning) for w in got), [str(w.message) for w in got]
+    assert all(issubclass(w.category, StoredDataWarning) for w in got), [
+        str(w.message) for w in got]
     return [str(w.message) for w in got if issubclass(w.category, category)]
 
 
@@ -94,7 +95,8 @@ def test_nothing_a_row_names_runs_or_is_created(hostile_commands):
         == set(planted.names)
     assert not messages(got, UnreadableParameters)
     assert (one.executable.path, one.executable.version) == (executable, "")
-    assert isinstance(two.launch_mode, StoredComponent) and two.launch_mode.type_name == "Executable"
+    assert isinstance(two.launch_mode, StoredComponent)
+    assert two.launch_mode.type_name == "Executable"
     assert two.launch_mode.path == ast.literal_eval(
         stored(project, second, "launchmode", "parameters"))["path"]
     assert isinstance(two.repository, StoredComponent) and two.repository.url == "file:///"
@@ -151,7 +153,8 @@ def test_parameter_text_is_never_opened(hostile_secrets):
         assert secret not in exported
         assert not any(secret in repr(vars(r)) for r in records)
     said = messages(got, UnreadableParameters)
-    assert {label for label in planted.labels if any(label in m for m in said)} == set(planted.labels)
+    assert {label for label in planted.labels if any(label in m for m in said)} == \
+        set(planted.labels)
 
 
 # -- 3. expansion bombs are named and skipped -----------------------------------------
@@ -209,7 +212,8 @@ def test_an_unreadable_record_is_named_once_and_the_rest_answered(demo_project_r
     everything = ok(run(project, "query", "--format", "json", "--with-parameters"))
     rows = json.loads(everything.stdout)
     assert [r["parameters"] for r in rows if r["label"] == damaged] == [{}]
-    expected = [r["label"] for r in rows if get_task_param(r["parameters"], "nsteps", None) == 25000]
+    expected = [r["label"] for r in rows
+                if get_task_param(r["parameters"], "nsteps", None) == 25000]
     results = {
         "all": everything,
         "where": ok(run(project, "query", "--where", "nsteps == 25000", "--format", "labels")),
@@ -235,7 +239,8 @@ def test_an_unreadable_record_is_named_once_and_the_rest_answered(demo_project_r
         assert as_params(record) == {} and get_task_param(record, "nsteps", None) is None
         day = view.filter.on(20201110)
         assert damaged not in ParameterComparison(day).labels
-        assert {r["label"]: r["parameters"] for r in day.rows(["label"], parameters=True)}[damaged] == {}
+        shown = {r["label"]: r["parameters"] for r in day.rows(["label"], parameters=True)}
+        assert shown[damaged] == {}
         errors = {}
         day.rows(["label"], parameters=True, errors=errors)
         assert list(errors) == [damaged]
