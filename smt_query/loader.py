@@ -20,6 +20,7 @@ be read (see :mod:`smt_query.params` for the bounds) load as a
 :class:`~smt_query.params.UnreadableText`. Loading never stops at a bad row.
 """
 import ast
+import copy
 import json
 import os
 import warnings
@@ -70,7 +71,7 @@ class StoredComponent:
 def _unknown(kind, type_name, values, why="is not one smt-query builds"):
     """A :class:`StoredComponent`, announced by an ``UnknownStoredType`` warning."""
     warnings.warn(UnknownStoredType(
-        f"the record store holds a {kind} of type {shown(type_name)!r} that {why}: "
+        f"the record store holds a {kind} of type '{shown(type_name)}' that {why}: "
         "read as its stored values"))
     return StoredComponent(kind, type_name, values)
 
@@ -155,7 +156,7 @@ def _launch_mode(row):
                         "has parameters its constructor does not take")
     wd = state["working_directory"]   # as LaunchMode.__init__ sets it
     state["working_directory"] = os.path.expanduser(wd) if wd else os.getcwd()
-    return _new(getattr(launch, row.type), **state, **known[1])
+    return _new(getattr(launch, row.type), **state, **copy.deepcopy(known[1]))
 
 
 #: Sumatra's file-system data stores: constructor arguments -> attributes.
@@ -246,7 +247,7 @@ def _datakey(row, label):
         metadata = _literal(row.metadata)  # records of old Sumatra versions
     if not (isinstance(metadata, dict) and all(isinstance(k, str) for k in metadata)):
         warnings.warn(UnknownStoredType(
-            f"record {shown(label)}: data key {shown(row.path)!r} has unreadable metadata "
+            f"record {shown(label)}: data key '{shown(row.path)}' has unreadable metadata "
             "(left empty)"))
         metadata = {}
     return datastore.DataKey(row.path, row.digest, row.creation, **metadata)
@@ -268,9 +269,9 @@ def _parameter_set(row, label):
             return {"None": None, "{}": {}}[row.content]
         if row.type != "dict":     # a dict's str() is what Sumatra stores for a dict
             warnings.warn(UnknownStoredType(
-                f"the record store holds a parameter set of type {shown(row.type)!r} that "
+                f"the record store holds a parameter set of type '{shown(row.type)}' that "
                 "is not one of Sumatra's: read as its stored text"))
-        return UnreadableText(row.content, row.type, f"{shown(row.type)!r} is not a "
+        return UnreadableText(row.content, row.type, f"'{shown(row.type)}' is not a "
                               "parameter set type Sumatra reads", label)
     try:
         values = parse_parameters(row.type, row.content)
