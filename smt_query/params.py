@@ -115,14 +115,50 @@ def _value_text(obj):
     return len(obj) if isinstance(obj, (str, bytes)) else 0
 
 
-def _check_bounds(params):
-    """Raise :exc:`ParameterParseError` if parsed ``params`` is past a bound,
-    counting the levels a dotted override key adds (see `apply_overrides`)."""
-    _measure(params, _value_children, _value_text)
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _depth(obj):
+    """Levels of nesting of ``obj`` (a scalar is one), counted up to
+    ``MAX_DEPTH + 1``; time linear in its containers."""
+    deepest, stack = 1, [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return depth
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            kids = ([*node, *node.values()] if any(isinstance(k, _CONTAINERS) for k in node)
+                    else node.values())
+        elif isinstance(node, _CONTAINERS):
+            kids = node
+        else:
+            continue
+        for kid in kids:
+            if isinstance(kid, _CONTAINERS):
+                stack.append((kid, depth + 1))
+            elif depth == deepest:
+                deepest = depth + 1
+    return deepest
+
+
+def _check_bounds(params, content):
+    """Raise :exc:`ParameterParseError` if ``params``, parsed from ``content``,
+    is past a bound, counting the levels a dotted override key adds (see
+    `apply_overrides`).
+
+    Without YAML aliases (measured on the nodes, before construction) or
+    interpolation (measured as it runs) a set has no more values and
+    characters than ``content`` has characters, so those are measured only
+    for a long ``content``; the depth always.
+    """
+    if len(content) > MAX_VALUES:
+        _measure(params, _value_children, _value_text)
+    elif _depth(params) > MAX_DEPTH:
+        raise _past("levels of nesting", "MAX_DEPTH")
     for key, value in params.items():
-        if isinstance(key, str) and "." in key:
-            if key.count(".") + 1 + _measure(value, _value_children, _value_text)[2] > MAX_DEPTH:
-                raise _past("levels of nesting", "MAX_DEPTH")
+        if isinstance(key, str) and "." in key and key.count(".") + 1 + _depth(value) > MAX_DEPTH:
+            raise _past("levels of nesting", "MAX_DEPTH")
 
 
 # --------------------------------------------------------------------------
@@ -199,7 +235,15 @@ def _yaml_loader():
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """Safe loading, plus the tuples `yaml.dump` writes for `x=(1,2)` overrides."""
+        """Safe loading, plus the tuples `yaml.dump` writes for `x=(1,2)` overrides;
+        ``aliased`` says whether the document used an alias."""
+
+        aliased = False
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self.aliased = True
+            return super().compose_node(parent, index)
 
     Loader.add_constructor("tag:yaml.org,2002:python/tuple",
                            lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
@@ -229,7 +273,8 @@ def _parse_yaml(content):
         node = loader.get_single_node()
         if node is None:
             return None
-        _measure(node, _yaml_children, _yaml_text)
+        if loader.aliased:
+            _measure(node, _yaml_children, _yaml_text)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ValueError(str(exc).replace("\n", " ")) from None
@@ -328,7 +373,7 @@ def parse_parameters(type_name, content):
     try:
         result = parser(content)
         if isinstance(result, dict):
-            _check_bounds(result)
+            _check_bounds(result, content)
     except ParameterParseError as exc:
         raise ParameterParseError(f"cannot parse {type_name} parameters: {exc}") from None
     except (ValueError, TypeError, RecursionError, MemoryError) as exc:

@@ -216,6 +216,7 @@ def _interpolation(levels, width, base):
     ("ConfigParserParameterSet", "[DEFAULT]\n" + "".join(f"d{i} = 1\n" for i in range(1000))
      + "".join(f"[s{i}]\n" for i in range(1100)), "MAX_VALUES"),   # DEFAULT goes into each
     ("JSONParameterSet", json.dumps({"a": "x" * 10_000_001}), "MAX_TEXT"),
+    ("JSONParameterSet", json.dumps({"a": [0] * 1_000_000}), "MAX_VALUES"),
 ])
 def test_sets_past_a_bound_are_unreadable_and_name_it(type_name, content, bound):
     with pytest.raises(ParameterParseError, match=f"smt_query.params.{bound} "):
