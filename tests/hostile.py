@@ -5,7 +5,9 @@ functions here do that to a real project (``demo_project_rw`` or a
 ``make_project`` project of conftest.py, on SQLite or PostgreSQL): each
 inserts rows straight into Sumatra's tables and points records at them, and
 returns what a test needs to check that nothing ran, nothing was created and
-nothing leaked. Fixtures wrapping them for ``demo_project_rw`` are at the end
+nothing leaked. The ``plant_*`` functions pick records of 2020-11-10, a day of
+the demo; :func:`plant_parameters`, :func:`new_row` and :func:`point` work on
+any project. Fixtures wrapping them for ``demo_project_rw`` are at the end
 (import them into a test module: ``from hostile import hostile_commands``).
 
 * :func:`plant_commands` -- rows that make Sumatra's own loading run shell
