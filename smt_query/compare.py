@@ -15,13 +15,13 @@ class Comparison:
     """The outcome of :func:`compare_view`.
 
     ``comparison`` is a :class:`~smt_query.params.ParameterComparison` (or
-    None if fewer than two records could be compared); ``unreadable`` maps
-    the labels of records left out, their parameters unreadable, to why.
+    None if fewer than two records could be compared); ``skipped`` maps the
+    labels of records left out, their parameters unreadable, to why.
     """
 
-    def __init__(self, comparison, unreadable):
+    def __init__(self, comparison, skipped):
         self.comparison = comparison
-        self.unreadable = unreadable
+        self.skipped = skipped
 
     @property
     def labels(self):
