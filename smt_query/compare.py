@@ -3,20 +3,20 @@
 :func:`compare_view` compares the parameters (and chosen fields) of every
 record of a view; with ``env=True`` it compares their environment instead
 (code version and diff, main file, executable, dependencies, platform,
-launch mode), like daskperiment's environment-change report. Records whose
-stored parameters cannot be parsed are set aside and reported, the others
-are still compared.
+launch mode), like daskperiment's environment-change report. A record whose
+stored parameters cannot be read is left out and named (by
+:func:`smt_query.params.unreadable`); the others are still compared.
 """
-from .errors import QueryError
-from .params import ParameterComparison, fold_task_inputs
+from .errors import QueryError, shown
+from .params import ParameterComparison, fold_task_inputs, unreadable
 
 
 class Comparison:
     """The outcome of :func:`compare_view`.
 
     ``comparison`` is a :class:`~smt_query.params.ParameterComparison` (or
-    None if fewer than two records could be compared); ``skipped`` maps
-    labels to the reason they were left out.
+    None if fewer than two records could be compared); ``skipped`` maps the
+    labels of records left out, their parameters unreadable, to why.
     """
 
     def __init__(self, comparison, skipped):
@@ -33,10 +33,13 @@ class Comparison:
                 "differences": self.comparison.differences if self.comparison else {}}
 
 
-def compare_view(view, *, fields=(), fold=True, ignore=(), env=False):
+def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
     """Compare the records of ``view``; see :class:`Comparison`.
 
-    Raises :class:`QueryError` if fewer than two records match.
+    Raises :class:`QueryError` if fewer than two records match, or if a
+    record whose parameters cannot be read is one of the labels ``named``
+    (those the user asked for by name); other such records are left out,
+    each named by an :class:`~smt_query.errors.UnreadableParameters` warning.
     """
     from .fields import ROW_FIELDS
     bad = [f for f in fields if f not in ROW_FIELDS]
@@ -54,10 +57,18 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False):
     else:
         fields = tuple(fields)
         for row in view.rows(fields, tags=False, parameters=True, errors=skipped):
+            if row["label"] in skipped:
+                continue
             params = row.pop("parameters")
             params = fold_task_inputs(params) if fold else params
             sets.append({**params, **{f: row[f] for f in fields}})
             labels.append(row["label"])
+        for label in named:
+            if label in skipped:
+                raise QueryError(f"cannot compare record {shown(label)}: its parameters cannot "
+                                 f"be read: {shown(skipped[label], 200)}")
+        for label, reason in skipped.items():
+            unreadable(label, reason)
     if len(sets) < 2:
         return Comparison(None, skipped)
     return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped)
@@ -76,9 +87,14 @@ def environment(record):
         "dependencies": {d.name: d.version for d in record.dependencies},
         "platform": {k: v for i, p in enumerate(record.platforms)
                      for k, v in _platform(p, i, len(record.platforms)).items()},
-        "launch_mode": {"type": type(launch).__name__,
-                        **{k: v for k, v in (launch.__getstate__() or {}).items()}},
+        "launch_mode": {"type": _type_name(launch), **(launch.__getstate__() or {})},
     }
+
+
+def _type_name(obj):
+    """The class name of a Sumatra component; the stored type of a
+    :class:`~smt_query.loader.StoredComponent`."""
+    return getattr(obj, "type_name", None) or type(obj).__name__
 
 
 def _platform(info, index, count):

@@ -10,3 +10,36 @@ class UnknownLabel(QueryError, KeyError):
 
     def __str__(self):  # KeyError would repr() the message
         return self.args[0] if self.args else ""
+
+
+class StoredDataWarning(UserWarning):
+    """Something read from the record store is not what Sumatra writes (a row
+    of an unknown type, parameters that cannot be read): it is shown as data
+    and the rest of the answer is unaffected. The CLI shows each such warning
+    once on stderr."""
+
+
+class UnknownStoredType(StoredDataWarning):
+    """A stored row names a type smt-query does not build (a launch mode, data
+    store, repository or dependency kind outside Sumatra's own): the record
+    holds its stored values instead (a :class:`smt_query.loader.StoredComponent`)."""
+
+
+class UnreadableParameters(StoredDataWarning):
+    """A record's stored parameters cannot be read (malformed, not a mapping,
+    or past the bounds of :mod:`smt_query.params`): the record counts as
+    having no parameters. ``label`` and ``reason`` say which and why."""
+
+    def __init__(self, label, reason):
+        super().__init__(f"record {shown(label)}: cannot read its parameters: "
+                         f"{shown(reason, 200)}")
+        self.label, self.reason = label, reason
+
+
+def shown(text, limit=80):
+    """Stored ``text`` fit for a one-line message: control and other
+    non-printable characters escaped, cut to ``limit`` characters."""
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -7,17 +7,19 @@ Django, and pandas is imported only by the functions that build DataFrames.
 import ast
 import math
 import sys
+import warnings
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from functools import cache
 
-from .errors import QueryError
+from .errors import QueryError, UnreadableParameters
 
 __all__ = [
-    "MISSING", "FOLDED", "NO_VALUE", "ParameterParseError", "parse_parameters",
-    "as_params", "apply_overrides", "split_key", "get_task_param",
-    "is_task_desc", "fold_task_inputs", "flatten", "dotted_key", "values_equal", "dfdiff",
-    "ParameterComparison", "ParameterSet",
+    "MISSING", "FOLDED", "NO_VALUE", "MAX_DEPTH", "MAX_VALUES", "MAX_TEXT",
+    "ParameterParseError", "parse_parameters", "UnreadableText", "record_parameters",
+    "stored_parameters", "unreadable", "as_params", "apply_overrides", "split_key",
+    "get_task_param", "is_task_desc", "fold_task_inputs", "flatten", "dotted_key",
+    "values_equal", "dfdiff", "ParameterComparison", "ParameterSet",
 ]
 
 #: Shown in DataFrames where a parameter set lacks a key the others have.
@@ -48,6 +50,115 @@ _ABSENT = _Sentinel("<absent>")  # internal: key not there / no default given
 
 class ParameterParseError(QueryError):
     """Stored parameter text cannot be turned into a dict."""
+
+
+#: Bounds on a stored parameter set, YAML aliases, ConfigParser interpolation
+#: and dotted override keys expanded: a set past one is unreadable, so that
+#: parsing, flattening, folding and printing a set cost time and memory in
+#: proportion to these numbers, never to what a few hundred bytes of aliases
+#: can name. Parameter files are far smaller (the demo's: 7 levels, ~80
+#: values, ~1,500 characters).
+MAX_DEPTH = 100
+#: Values: every mapping, list and scalar counts one, keys included.
+MAX_VALUES = 1_000_000
+#: Characters: of the stored text, and of all its strings once expanded.
+MAX_TEXT = 10_000_000
+
+
+def _past(what, bound):
+    """The error for a parameter set past ``bound`` (``"MAX_DEPTH"``, ...)."""
+    return ParameterParseError(f"more {what} than smt_query.params.{bound} "
+                               f"({globals()[bound]:,})")
+
+
+def _measure(obj, children, text_of):
+    """``(values, characters, depth)`` of the tree ``obj`` spells, each shared
+    part counted wherever it appears (so YAML aliases are expanded), in time
+    linear in the distinct parts; raise :exc:`ParameterParseError` past a
+    bound or on a part that contains itself."""
+    memo, started = {}, set()
+    stack = [(obj, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            started.discard(key)
+            kids = children(node)
+            values = 1 + sum(memo[id(c)][0] for c in kids)
+            text = text_of(node) + sum(memo[id(c)][1] for c in kids)
+            depth = 1 + max((memo[id(c)][2] for c in kids), default=0)
+            if values > MAX_VALUES:
+                raise _past("values", "MAX_VALUES")
+            if text > MAX_TEXT:
+                raise _past("characters of text", "MAX_TEXT")
+            if depth > MAX_DEPTH:
+                raise _past("levels of nesting", "MAX_DEPTH")
+            memo[key] = values, text, depth
+        elif key not in memo:
+            if key in started:
+                raise ParameterParseError("a value that contains itself (a recursive alias)")
+            started.add(key)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children(node) if id(c) not in memo)
+    return memo[id(obj)]
+
+
+def _value_children(obj):
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return list(obj)
+    return ()
+
+
+def _value_text(obj):
+    return len(obj) if isinstance(obj, (str, bytes)) else 0
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def _depth(obj):
+    """Levels of nesting of ``obj`` (a scalar is one), counted up to
+    ``MAX_DEPTH + 1``; time linear in its containers."""
+    deepest, stack = 1, [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return depth
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            kids = ([*node, *node.values()] if any(isinstance(k, _CONTAINERS) for k in node)
+                    else node.values())
+        elif isinstance(node, _CONTAINERS):
+            kids = node
+        else:
+            continue
+        for kid in kids:
+            if isinstance(kid, _CONTAINERS):
+                stack.append((kid, depth + 1))
+            elif depth == deepest:
+                deepest = depth + 1
+    return deepest
+
+
+def _check_bounds(params, content):
+    """Raise :exc:`ParameterParseError` if ``params``, parsed from ``content``,
+    is past a bound, counting the levels a dotted override key adds (see
+    `apply_overrides`).
+
+    Without YAML aliases (measured on the nodes, before construction) or
+    interpolation (measured as it runs) a set has no more values and
+    characters than ``content`` has characters, so those are measured only
+    for a long ``content``; the depth always.
+    """
+    if len(content) > MAX_VALUES:
+        _measure(params, _value_children, _value_text)
+    elif _depth(params) > MAX_DEPTH:
+        raise _past("levels of nesting", "MAX_DEPTH")
+    for key, value in params.items():
+        if isinstance(key, str) and "." in key and key.count(".") + 1 + _depth(value) > MAX_DEPTH:
+            raise _past("levels of nesting", "MAX_DEPTH")
 
 
 # --------------------------------------------------------------------------
@@ -124,19 +235,51 @@ def _yaml_loader():
     import yaml
 
     class Loader(yaml.SafeLoader):
-        """Safe loading, plus the tuples `yaml.dump` writes for `x=(1,2)` overrides."""
+        """Safe loading, plus the tuples `yaml.dump` writes for `x=(1,2)` overrides;
+        ``aliased`` says whether the document used an alias."""
+
+        aliased = False
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self.aliased = True
+            return super().compose_node(parent, index)
 
     Loader.add_constructor("tag:yaml.org,2002:python/tuple",
                            lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
     return Loader
 
 
+def _yaml_children(node):
+    value = node.value
+    if isinstance(value, str):   # a scalar
+        return ()
+    if value and isinstance(value[0], tuple):   # a mapping: (key, value) pairs
+        return [n for pair in value for n in pair]
+    return value
+
+
+def _yaml_text(node):
+    return len(node.value) if isinstance(node.value, str) else 0
+
+
 def _parse_yaml(content):
+    # yaml.load(), with the composed node graph measured before anything is
+    # built from it: aliases (and merge keys, which copy what they name) are
+    # shared nodes there, so a bomb is found in time linear in its text.
     import yaml
+    loader = _yaml_loader()(content)
     try:
-        return yaml.load(content, Loader=_yaml_loader())
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if loader.aliased:
+            _measure(node, _yaml_children, _yaml_text)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise ValueError(str(exc).replace("\n", " ")) from None
+    finally:
+        loader.dispose()
 
 
 def _parse_json(content):
@@ -145,11 +288,31 @@ def _parse_json(content):
 
 
 def _parse_config(content):
+    # What ConfigParserParameterSet.as_dict() gives (ConfigParser's default
+    # interpolation), with the characters interpolation writes counted.
     import configparser
-    parser = configparser.ConfigParser()
+
+    class Counted(list):
+        def append(self, text):
+            budget[0] -= len(text)
+            if budget[0] < 0:
+                raise _past("characters of interpolated text", "MAX_TEXT")
+            super().append(text)
+
+    class Interpolation(configparser.BasicInterpolation):
+        def before_get(self, parser, section, option, value, defaults):
+            out = Counted()
+            self._interpolate_some(parser, option, out, value, section, defaults, 1)
+            return "".join(out)
+
+    budget = [MAX_TEXT]
+    parser = configparser.ConfigParser(interpolation=Interpolation())
     try:
         parser.read_string(content)
-        return {section: dict(parser.items(section)) for section in parser.sections()}
+        sections = parser.sections()
+        if len(sections) * (len(parser.defaults()) + 1) > MAX_VALUES:  # DEFAULT goes into each
+            raise _past("values (DEFAULT options in every section)", "MAX_VALUES")
+        return {section: dict(parser.items(section)) for section in sections}
     except configparser.Error as exc:
         raise ValueError(str(exc).replace("\n", " ")) from None
 
@@ -174,6 +337,8 @@ def parse_parameters(type_name, content):
         ``ConfigParserParameterSet``.
     content : str
         The ``ParameterSet.content`` column (``str()`` of the parameter set).
+        Only this text is read: unlike Sumatra's parameter set classes, a
+        content that names a file is not opened.
 
     Returns
     -------
@@ -186,7 +351,9 @@ def parse_parameters(type_name, content):
     Raises
     ------
     ParameterParseError
-        Unknown type, or text that is not a valid parameter set of that type.
+        Unknown type, text that is not a valid parameter set of that type, or
+        a set past :data:`MAX_DEPTH`, :data:`MAX_VALUES` or :data:`MAX_TEXT`
+        (YAML aliases, interpolation and dotted override keys expanded).
     """
     if content == "None":
         return None
@@ -196,16 +363,85 @@ def parse_parameters(type_name, content):
     if parser is None:
         raise ParameterParseError(
             f"cannot parse parameters of type {type_name!r}: unknown parameter set type")
+    if not isinstance(content, str):
+        raise ParameterParseError(f"cannot parse {type_name} parameters: not text")
+    if len(content) > MAX_TEXT:
+        raise ParameterParseError(f"cannot parse {type_name} parameters: "
+                                  f"{_past('characters of text', 'MAX_TEXT')}")
     if not content.strip():
         return {}
     try:
         result = parser(content)
-    except (ValueError, RecursionError) as exc:
+        if isinstance(result, dict):
+            _check_bounds(result, content)
+    except ParameterParseError as exc:
+        raise ParameterParseError(f"cannot parse {type_name} parameters: {exc}") from None
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:
         raise ParameterParseError(f"cannot parse {type_name} parameters: {exc}") from None
     if not isinstance(result, dict):
         raise ParameterParseError(f"cannot parse {type_name} parameters: "
                                   f"content is a {type(result).__name__}, not a mapping")
     return result
+
+
+# --------------------------------------------------------------------------
+# Records whose parameters cannot be read
+
+class UnreadableText(str):
+    """What a record's ``parameters`` hold when its stored parameter set
+    cannot be read: the stored text (a plain value), with ``type_name``,
+    ``reason`` and the record's ``label``."""
+
+    def __new__(cls, content, type_name, reason, label=None):
+        self = super().__new__(cls, content)
+        self.type_name, self.reason, self.label = type_name, reason, label
+        return self
+
+    def __reduce__(self):
+        return type(self), (str(self), self.type_name, self.reason, self.label)
+
+
+def unreadable(label, reason, errors=None):
+    """The one rule for a record whose parameters cannot be read: it counts
+    as having none. Say so -- ``errors[label] = reason`` if ``errors`` is a
+    dict, else an :class:`~smt_query.errors.UnreadableParameters` warning
+    naming the record (shown once per record and reason) -- and return None.
+    """
+    reason = str(reason)
+    if errors is not None:
+        errors[label] = reason
+    else:
+        warnings.warn(UnreadableParameters(label, reason))   # one place: shown once each
+    return None
+
+
+def stored_parameters(label, type_name, content, errors=None):
+    """The parameters of record ``label`` from its stored ``type`` and
+    ``content`` (overrides applied; ``{}`` for none), or None if they cannot
+    be read (then :func:`unreadable` says so)."""
+    try:
+        return apply_overrides(parse_parameters(type_name, content) or {})
+    except ParameterParseError as err:
+        return unreadable(label, err, errors)
+
+
+def record_parameters(record, errors=None):
+    """The parameters of a Sumatra ``record`` as a plain dict (overrides
+    applied; ``{}`` for none), or None if they cannot be read (then
+    :func:`unreadable` says so): for example an :class:`UnreadableText`, the
+    plain text Sumatra loads for an unknown type, or a set whose ``as_dict()``
+    fails."""
+    import configparser
+    ps = record.parameters
+    if isinstance(ps, UnreadableText):
+        return unreadable(record.label, ps.reason, errors)
+    if isinstance(ps, str):
+        return unreadable(record.label, "the stored parameters are plain text, "
+                                        "not a parameter set Sumatra reads", errors)
+    try:
+        return as_params(ps)
+    except (ValueError, TypeError, LookupError, RecursionError, configparser.Error) as err:
+        return unreadable(record.label, err, errors)
 
 
 # --------------------------------------------------------------------------
@@ -275,7 +511,9 @@ def as_params(obj):
     obj : Record | ParameterSet | dict | None
         A Sumatra record (its ``.parameters`` are used), any Sumatra
         parameter set, a ``parameters.ParameterSet``, a mapping, or None
-        (gives ``{}``).
+        (gives ``{}``). A record whose parameters cannot be read gives ``{}``
+        and an :class:`~smt_query.errors.UnreadableParameters` warning (see
+        :func:`record_parameters`).
 
     Returns
     -------
@@ -285,14 +523,19 @@ def as_params(obj):
     if obj is None:
         return {}
     if type(obj) is not dict:
+        if isinstance(obj, UnreadableText):
+            return unreadable(obj.label, obj.reason) or {}
         if hasattr(obj, "as_dict"):  # Sumatra and `parameters` parameter sets
             obj = obj.as_dict()
         elif isinstance(obj, Mapping):
             obj = dict(obj)
         elif _is_record(obj):
-            return as_params(obj.parameters)
+            params = record_parameters(obj)
+            return {} if params is None else params
         else:
             raise TypeError(f"cannot get parameters from a {type(obj).__name__}")
+        if not isinstance(obj, dict):   # e.g. a JSON set holding a list
+            raise TypeError(f"parameters are a {type(obj).__name__}, not a mapping")
     return apply_overrides(obj)
 
 
@@ -527,7 +770,9 @@ class ParameterComparison:
     Parameters
     ----------
     records : iterable of Record, optional
-        E.g. a RecordStoreView (it is iterated once).
+        E.g. a RecordStoreView (it is iterated once). A record whose
+        parameters cannot be read is left out, named by an
+        :class:`~smt_query.errors.UnreadableParameters` warning.
     params : iterable, optional
         Instead of records: anything `as_params` accepts.
     labels : sequence, optional
@@ -567,9 +812,14 @@ class ParameterComparison:
             from tqdm import tqdm
             items = tqdm(items, total=total, file=sys.stderr, desc="Comparing")
 
-        record_labels, self._params, values = [], [], {}
-        for i, item in enumerate(items):
-            p = as_params(item)
+        record_labels, self._params, values, kept, seen = [], [], {}, [], 0
+        for j, item in enumerate(items):
+            seen += 1
+            p = as_params(item) if records is None else record_parameters(item)
+            if p is None:    # unreadable: named by a warning, left out
+                continue
+            i = len(kept)
+            kept.append(j)
             if fold:
                 p = _fold(p)
             if records is not None:
@@ -591,6 +841,8 @@ class ParameterComparison:
         if labels is None:
             labels = record_labels if records is not None else list(range(n))
         labels = list(labels)
+        if len(labels) == seen > n:   # one per record given, some left out
+            labels = [labels[j] for j in kept]
         if len(labels) != n:
             raise ValueError(f"{len(labels)} labels for {n} parameter sets")
         if len(set(labels)) != len(labels):

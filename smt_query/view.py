@@ -77,8 +77,8 @@ class RecordStoreView:
     ``RecordStoreView()`` views the project of the current directory;
     ``project`` may be a path or a :class:`sumatra.projects.Project`, and
     ``records`` an iterable of Sumatra records to view instead of a store.
-    With ``pushdown=False`` every filter runs in Python over the records as
-    Sumatra itself loads them (slow; the reference behaviour). ``progress``
+    With ``pushdown=False`` every filter runs in Python over every record
+    (slow; the reference behaviour). ``progress``
     shows a bar on stderr while Python filters read records (``None``: only
     on a terminal).
     """
@@ -192,8 +192,9 @@ class RecordStoreView:
     def _all_python_records(self):
         if self._source is not None:
             records = list(self._source)
-        else:
-            records = self.record_store.list(self.project.name)
+        else:   # a Django store through our loader: Sumatra's runs what rows name
+            records = (_query_store(self.record_store) or self.record_store).list(
+                self.project.name)
         records = [r for r in records if all(f.test(r) for f in self._filters)]
         records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
         return records
@@ -231,9 +232,10 @@ class RecordStoreView:
         """Plain dicts of ``fields`` per record, newest first.
 
         Read from the columns alone when the view runs in SQL. With
-        ``parameters``, each row also gets ``"parameters"``: a plain dict. If
-        ``errors`` is a dict, records whose parameters cannot be parsed are
-        left out and ``errors[label]`` says why; otherwise that raises.
+        ``parameters``, each row also gets ``"parameters"``: a plain dict. A
+        record whose parameters cannot be read gets ``{}`` and is named by
+        :func:`smt_query.params.unreadable`: in ``errors[label]`` if
+        ``errors`` is a dict, else by a warning.
         """
         fields = list(fields)
         if "label" not in fields:
@@ -251,10 +253,8 @@ class RecordStoreView:
             if tags:
                 row["tags"] = sorted(rec.tags)
             if parameters:
-                from .params import as_params
-                row["parameters"] = _parse_or_note(lambda: as_params(rec), rec.label, errors)
-                if row["parameters"] is None:
-                    continue
+                from .params import record_parameters
+                row["parameters"] = record_parameters(rec, errors) or {}
             out.append(row)
         return out
 
@@ -267,11 +267,12 @@ class RecordStoreView:
 
     def parameter_keys(self, sample=200):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
-        ``sample`` most recent records."""
+        ``sample`` most recent records (those whose parameters cannot be read
+        have none, without a warning: this serves shell completion)."""
         from .params import dotted_key, flatten, fold_task_inputs
         keys = set()
         seen = set()
-        for row in self.rows(["label"], tags=False, parameters=True)[:sample]:
+        for row in self.rows(["label"], tags=False, parameters=True, errors={})[:sample]:
             if id(row["parameters"]) not in seen:
                 seen.add(id(row["parameters"]))
                 keys.update(map(dotted_key, flatten(fold_task_inputs(row["parameters"]))))
@@ -418,38 +419,23 @@ def _utc(ts):
 
 
 def _attach_parameters(rows, errors):
-    """Parse each distinct parameter set once; attach ``row["parameters"]``."""
-    from .params import apply_overrides, parse_parameters
-    parsed, failed, out = {}, {}, []
+    """Parse each distinct parameter set once; attach ``row["parameters"]``
+    (``{}`` for one that cannot be read: each of its records is named)."""
+    from .params import stored_parameters, unreadable
+    parsed, failed = {}, {}
     for row in rows:
         key = row.pop("parameters_id")
         type_, content = row.pop("parameters_type"), row.pop("parameters_content")
         if key in failed:
-            errors[row["label"]] = failed[key]
-            continue
-        if key not in parsed:
-            params = _parse_or_note(
-                lambda: apply_overrides(parse_parameters(type_, content) or {}),
-                row["label"], errors)
-            if params is None:
-                failed[key] = errors[row["label"]]
-                continue
-            parsed[key] = params
+            unreadable(row["label"], failed[key], errors)
+        elif key not in parsed:
+            reason = {}
+            parsed[key] = stored_parameters(row["label"], type_, content, reason) or {}
+            if reason:
+                failed[key] = reason[row["label"]]
+                unreadable(row["label"], failed[key], errors)
         row["parameters"] = parsed[key]
-        out.append(row)
-    return out
-
-
-def _parse_or_note(parse, label, errors):
-    """``parse()``, or None with ``errors[label]`` set if it fails and errors is a dict."""
-    from .params import ParameterParseError
-    try:
-        return parse()
-    except (ParameterParseError, TypeError, ValueError) as err:
-        if errors is None:
-            raise ParameterParseError(f"record {label}: {err}") from None
-        errors[label] = str(err)
-        return None
+    return rows
 
 
 def _load_project(project):

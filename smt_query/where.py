@@ -1633,10 +1633,12 @@ def unreadable_params(exc):
     """Whether the database error ``exc`` is the database refusing a stored
     parameter set that a ``where`` condition reads: not JSON, or JSON it
     parses differently from Python (NaN, Infinity; ``\\u0000`` and lone
-    surrogates on PostgreSQL; a dotted key with ``"`` in an override on SQLite).
-    The query is then right only in Python."""
+    surrogates on PostgreSQL; a dotted key with ``"`` in an override on SQLite;
+    JSON nested too deep for PostgreSQL's stack). The query is then right only
+    in Python."""
     cause = exc.__cause__
     code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-    if code in ("22P02", "22P05"):   # invalid_text_representation, untranslatable_character
+    # invalid_text_representation, untranslatable_character, statement_too_complex
+    if code in ("22P02", "22P05", "54001"):
         return True
     return "malformed JSON" in str(exc)

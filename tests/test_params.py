@@ -188,6 +188,59 @@ def test_parse_roundtrips_random_sets(values):
 
 
 # --------------------------------------------------------------------------
+# bounds: what a stored set may expand to
+
+def _laughs(levels, width, leaf='"lol"'):
+    lines = [f"l0: &l0 [{', '.join([leaf] * width)}]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines)
+
+
+def _interpolation(levels, width, base):
+    lines = ["[s]", f"v0 = {base}"]
+    lines += [f"v{i} = " + "".join([f"%(v{i - 1})s"] * width) for i in range(1, levels + 1)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("type_name, content, bound", [
+    ("YAMLParameterSet", _laughs(10, 10), "MAX_VALUES"),                 # 610 bytes, 10**10
+    ("YAMLParameterSet", "m0: &m0 {k: v}\n" + "".join(                   # merge keys copy
+        f"m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: v}}\n" for i in range(1, 22)),
+     "MAX_VALUES"),
+    ("YAMLParameterSet", _laughs(3, 100, '"' + "x" * 2000 + '"'), "MAX_TEXT"),   # 2e9 chars
+    ("YAMLParameterSet", "a: " + "[" * 150 + "]" * 150, "MAX_DEPTH"),
+    ("JSONParameterSet", '{"a": ' + "[" * 150 + "]" * 150 + "}", "MAX_DEPTH"),
+    ("JSONParameterSet", json.dumps({".".join("k" * 150): 1}), "MAX_DEPTH"),  # override key
+    ("NTParameterSet", "{'a': " + "[" * 150 + "]" * 150 + "}", "MAX_DEPTH"),
+    ("ConfigParserParameterSet", _interpolation(5, 10, "x" * 200), "MAX_TEXT"),
+    ("ConfigParserParameterSet", "[DEFAULT]\n" + "".join(f"d{i} = 1\n" for i in range(1000))
+     + "".join(f"[s{i}]\n" for i in range(1100)), "MAX_VALUES"),   # DEFAULT goes into each
+    ("JSONParameterSet", json.dumps({"a": "x" * 10_000_001}), "MAX_TEXT"),
+    ("JSONParameterSet", json.dumps({"a": [0] * 1_000_000}), "MAX_VALUES"),
+])
+def test_sets_past_a_bound_are_unreadable_and_name_it(type_name, content, bound):
+    with pytest.raises(ParameterParseError, match=f"smt_query.params.{bound} "):
+        parse_parameters(type_name, content)
+
+
+def test_a_set_that_contains_itself_is_unreadable():
+    with pytest.raises(ParameterParseError, match="contains itself"):
+        parse_parameters("YAMLParameterSet", "a: &a [1, *a]")
+
+
+def test_large_honest_sets_are_within_the_bounds():
+    values = {"trace": [0.5] * 200_000, "deep": json.loads("[" * 90 + "1" + "]" * 90),
+              "text": "x" * 5_000_000}
+    assert parse_parameters("JSONParameterSet", json.dumps(values)) == values
+    anchors = "base: &base {lr: 0.1, depth: 3}\nrun1: {<<: *base, seed: 1}\nrun2: *base\n"
+    assert parse_parameters("YAMLParameterSet", anchors) == {
+        "base": {"lr": 0.1, "depth": 3}, "run1": {"lr": 0.1, "depth": 3, "seed": 1},
+        "run2": {"lr": 0.1, "depth": 3}}
+    assert parse_parameters("ConfigParserParameterSet", _interpolation(3, 4, "ab")) == {
+        "s": {"v0": "ab", "v1": "ab" * 4, "v2": "ab" * 16, "v3": "ab" * 64}}
+
+
+# --------------------------------------------------------------------------
 # overrides and as_params
 
 def test_overrides_win_and_create_levels():

@@ -5,10 +5,13 @@ import subprocess
 import sys
 
 import pytest
+from sumatra.parameters import (ConfigParserParameterSet, JSONParameterSet, NTParameterSet,
+                                SimpleParameterSet, YAMLParameterSet)
 
 from smt_query import RecordStoreView
 from smt_query.errors import QueryError
 from smt_query.recordstore import QUERY_STORE, SUMATRA_STORE, QueryDjangoRecordStore, use_query_store
+from hostile import labels_on, plant_parameters
 from support import count_queries, sumatra_records
 
 SMT = os.path.join(os.path.dirname(sys.executable), "smt")
@@ -30,10 +33,18 @@ def assert_records_equal(ours, theirs):
         assert getattr(ours, field) == getattr(theirs, field), field
     assert ours.parameters.as_dict() == theirs.parameters.as_dict()
     assert type(ours.parameters) is type(theirs.parameters)
+    assert str(ours.parameters) == str(theirs.parameters)
+    if isinstance(ours.parameters, (JSONParameterSet, YAMLParameterSet, SimpleParameterSet)):
+        assert vars(ours.parameters) == vars(theirs.parameters)
     for field in ("executable", "launch_mode", "datastore", "input_datastore",
                   "input_data", "output_data", "dependencies", "platforms"):
         assert same(getattr(ours, field), getattr(theirs, field)), field
-    assert vars(ours.repository) == vars(theirs.repository)
+    # the repository's data; Sumatra's also holds the git.Repo it opened to look for an
+    # upstream, which ours opens only when asked (GitRepository opens it lazily)
+    assert type(ours.repository) is type(theirs.repository)
+    assert ours.repository.__getstate__() == theirs.repository.__getstate__()
+    assert set(vars(ours.repository)) == set(vars(theirs.repository))
+    assert set(vars(ours)) == set(vars(theirs))   # the attributes Record() sets
     assert ours == theirs  # Sumatra's own difference() finds nothing
 
 
@@ -43,6 +54,22 @@ def test_bulk_loaded_records_equal_to_sumatra(demo_project):
     assert [r.label for r in ours] == [r.label for r in theirs]
     for a, b in zip(ours, theirs):
         assert_records_equal(a, b)
+
+
+def test_every_parameter_set_type_loads_as_sumatra_loads_it(demo_project_rw):
+    """Sets of each type as Sumatra stores them (``str()`` of its object), written
+    with SQL: the same objects as Sumatra's loading, though built from the text
+    alone (Sumatra's classes may open it as a path, or eval it)."""
+    sets = [YAMLParameterSet("model:\n  lr: 0.1\n  layers: [3, 4]\nseed: 1\n"),
+            ConfigParserParameterSet("[model]\nlr = 0.1\nname = %(lr)s-x\n"),
+            SimpleParameterSet('lr = 0.1\nname = "mlp" # the model\nsizes = [1, 2]\n'),
+            NTParameterSet({"model": {"lr": 0.1, "sizes": [1, 2]}, "seed": 1})]
+    labels = labels_on(demo_project_rw, 20201110)[:len(sets)]
+    for label, ps in zip(labels, sets):
+        plant_parameters(demo_project_rw, label, type(ps).__name__, str(ps))
+    theirs = {r.label: r for r in sumatra_records(demo_project_rw.path)}
+    for ours in RecordStoreView(project=demo_project_rw.path).get(labels):
+        assert_records_equal(ours, theirs[ours.label])
 
 
 def test_query_count_is_constant_as_records_grow(demo_project):

@@ -61,3 +61,26 @@ def user_errors():
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise click.ClickException(f"cannot read the record store: {first}") from None
         raise
+
+
+@contextlib.contextmanager
+def stored_data_notes():
+    """Show each warning about stored data (:class:`~smt_query.errors.StoredDataWarning`:
+    an unreadable parameter set, a row of unknown type) once, as one line on
+    stderr; other warnings as usual."""
+    import warnings
+    from ..errors import StoredDataWarning
+    seen = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", StoredDataWarning)
+        show = warnings.showwarning
+
+        def note(message, category, *args, **kwargs):
+            if not issubclass(category, StoredDataWarning):
+                return show(message, category, *args, **kwargs)
+            text = " ".join(str(message).split())
+            if text not in seen:
+                seen.add(text)
+                click.echo(f"Warning: {text}", err=True)
+        warnings.showwarning = note
+        yield

@@ -3,7 +3,7 @@ import json
 
 import click
 
-from . import Command, user_errors
+from . import Command, stored_data_notes, user_errors
 from .options import filter_options, format_option, pop_spec
 from .output import note, write
 
@@ -38,19 +38,20 @@ def compare(labels, fmt, depth, fold, ignore, fields, env, **filters):
     Compare the records named by LABEL, or every record matching the filter
     options (the same as for smt query). Two records: one row per differing
     key. More: one row per record, one column per differing key. Records
-    lacking a key show <missing>.
+    lacking a key show <missing>. A record whose parameters cannot be read is
+    left out and named on stderr (an error if it is one of the LABELs).
     """
     from ..compare import compare_view
     from ..query import apply_spec
     from ..view import RecordStoreView
-    with user_errors():
+    with user_errors(), stored_data_notes():
         spec = pop_spec(filters)
         spec["labels"] = list(labels)
         view = apply_spec(RecordStoreView(), spec)
         if labels:
             view.get(list(labels))  # an unknown label is an error naming it
         result = compare_view(view, fields=[f.strip() for f in fields.split(",") if f.strip()],
-                              fold=fold, ignore=ignore, env=env)
+                              fold=fold, ignore=ignore, env=env, named=labels)
         if fmt == "json":
             click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
         elif result.comparison is not None:
@@ -60,11 +61,6 @@ def compare(labels, fmt, depth, fold, ignore, fields, env, **filters):
             elif fmt == "table":
                 note(f"The {len(result.labels)} records do not differ"
                      + (" (ignoring " + ", ".join(ignore) + ")." if ignore else "."))
-        if result.skipped:
-            label, reason = next(iter(result.skipped.items()))
-            more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
-            raise click.ClickException(f"could not read the parameters of record {label}{more}: "
-                                       f"{reason}")
 
 
 def _table(comparison, depth):

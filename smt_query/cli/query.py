@@ -1,7 +1,7 @@
 """``smt query``: find, tag and export records of the current project."""
 import click
 
-from . import Command, user_errors
+from . import Command, stored_data_notes, user_errors
 from .options import complete_with, filter_options, format_option, pop_spec
 from ..fields import FIELDS
 from .output import note, write
@@ -52,10 +52,11 @@ def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merg
     Every filter combines with AND; tags match exactly. LABELs select those
     records; @SAVED reruns a query saved with --save (other options narrow it).
     Output goes to stdout, notes to stderr; exit status 0 also when nothing
-    matches.
+    matches. A record whose parameters cannot be read is named on stderr and
+    has no parameters.
     """
     from .. import query as lib
-    with user_errors():
+    with user_errors(), stored_data_notes():
         if saved:
             for name, spec in sorted(lib.saved_queries().items()):
                 click.echo(f"{name}\t{lib.describe_spec(spec)}")
