@@ -49,12 +49,12 @@ def test_read_only_commands_on_a_missing_store_create_nothing(backend, make_proj
         exists = lambda: _database_exists(admin, named)             # noqa: E731
     commands = [["query"], ["query", "--count"], ["query", "--tag", "x", "--format", "json"],
                 ["query", "--add-tag", "x"], ["compare", *project.labels],
-                ["querystore", "indexes", "status"]]
+                ["querystore", "indexes", "status"], ["admin", "--port", "0"]]
     for switched in (False, True):
         use_query_store(switched, project.path)
         for args in commands:
             result = subprocess.run([SMT, *args], cwd=project.path, capture_output=True,
-                                    text=True, timeout=300)
+                                    text=True, timeout=120)
             assert result.returncode == 1, (args, result.stdout, result.stderr)
             assert result.stdout == "", args
             lines = result.stderr.splitlines()

@@ -54,5 +54,6 @@ def _load(path, alias):
         store = QueryDjangoRecordStore.from_store(store)
     else:   # the database your own Django settings name
         store = QueryDjangoRecordStore.for_alias(alias)
+    store.models   # a missing or broken store is an error now, not on the first page
     project.record_store = store  # so views of the project use this very store
     return Source(project, store)
