@@ -453,19 +453,23 @@ def _register_store_of(path):
 
     Sumatra's ``DjangoRecordStore`` refuses a new database once Django is set
     up (e.g. a second project in a notebook); registering it first avoids that.
+    A missing SQLite store raises :class:`~smt_query.recordstore.StoreMissing`
+    (a view never creates one).
     """
     from .query import project_store_entry
     store = project_store_entry(path)
     if isinstance(store, dict) and str(store.get("type", "")).endswith("DjangoRecordStore"):
-        from .recordstore import _register_database
+        from .recordstore import _register_database, require_store
+        require_store(store["db_file"])
         _register_database(store["db_file"])
 
 
 def _query_store(store):
-    """A :class:`QueryDjangoRecordStore` over a Django store, else None."""
+    """A :class:`QueryDjangoRecordStore` over a Django store, else None
+    (:class:`~smt_query.recordstore.StoreMissing` if its SQLite file is missing)."""
     from sumatra.recordstore import DjangoRecordStore
     if isinstance(store, DjangoRecordStore):
-        from .recordstore import QueryDjangoRecordStore
+        from .recordstore import QueryDjangoRecordStore, require_store
+        require_store(store._db_file)
         return QueryDjangoRecordStore.from_store(store)
     return None
-

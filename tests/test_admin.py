@@ -634,6 +634,10 @@ r = c.get("/sumatra/django_store/record/?tag=fig&all=")
 assert r.status_code == 200, r.content[:2000]
 import json
 print(json.dumps([x.label for x in r.context["cl"].result_list]))
+from urllib.parse import quote_plus
+r = c.get("/sumatra/django_store/record/?all=&where=" + quote_plus(sys.argv[2]))
+assert r.status_code == 200, r.content[:2000]
+print(json.dumps([x.label for x in r.context["cl"].result_list]))
 from django.db import connections
 print(sorted(t for t in connections["sumatra"].introspection.table_names() if not t.startswith("django_store")))
 '''
@@ -672,17 +676,24 @@ urlpatterns = [path("admin/", admin.site.urls), path("sumatra/", site.urls)]
 
 
 def test_reusable_from_your_own_django_project(demo_project, tmp_path):
+    """Mounted in one's own Django project, the admin's list filters by tag and
+    by a parameter ``where``, as the library does."""
     (tmp_path / "mysite_settings.py").write_text(SETTINGS.format(
         project=str(demo_project.path), accounts=str(tmp_path / "site.sqlite3")))
     (tmp_path / "mysite_urls.py").write_text(URLS)
     (tmp_path / "run.py").write_text(USER_PROJECT)
+    where = "optimizer.lr >= 0.01 and optimizer.model.activation == 'tanh'"
     result = subprocess.run([sys.executable, "-W", "error", str(tmp_path / "run.py"),
-                             str(demo_project.path)], capture_output=True, text=True,
+                             str(demo_project.path), where], capture_output=True, text=True,
                             timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    labels, extra_tables = result.stdout.splitlines()
+    labels, where_labels, extra_tables = result.stdout.splitlines()
     from smt_query import RecordStoreView
-    assert json.loads(labels) == RecordStoreView(project=demo_project.path).filter.tags("fig").labels()
+    view = RecordStoreView(project=demo_project.path)
+    assert json.loads(labels) == view.filter.tags("fig").labels()
+    expected = view.filter.where(where).labels()
+    assert expected and len(expected) < demo_project.n_records
+    assert json.loads(where_labels) == expected
     assert extra_tables in ("['django_content_type', 'django_migrations']",
                             "['django_content_type', 'django_migrations', 'sqlite_sequence']")
 

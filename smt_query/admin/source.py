@@ -52,19 +52,8 @@ def _load(path, alias):
                          f"project {project.name!r} uses {store}")
     if alias is None:
         store = QueryDjangoRecordStore.from_store(store)
-    else:
-        store = AliasStore(alias, store._db_file)
+    else:   # the database your own Django settings name
+        store = QueryDjangoRecordStore.for_alias(alias)
+    store.models   # a missing or broken store is an error now, not on the first page
     project.record_store = store  # so views of the project use this very store
     return Source(project, store)
-
-
-class AliasStore(QueryDjangoRecordStore):
-    """The query store over a database that your Django settings already name."""
-
-    def __init__(self, alias, db_file):
-        self._db_file = db_file
-        self._db_label = alias
-        self._record_ctype = None
-
-    def __str__(self):
-        return f"QueryDjango (database {self._db_label!r})"

@@ -18,7 +18,7 @@ def setup(project=None, host="127.0.0.1"):
     from sumatra.recordstore import DjangoRecordStore
     from ..errors import QueryError
     from ..query import project_dir
-    from ..recordstore import configure_django
+    from ..recordstore import configure_django, require_store
     from .settings import project_settings
     root = project_dir(project)
     try:
@@ -28,6 +28,7 @@ def setup(project=None, host="127.0.0.1"):
     if not isinstance(store, DjangoRecordStore):
         raise QueryError(f"the admin needs a Django record store (SQLite or PostgreSQL); "
                          f"this project uses {store}")
+    require_store(store._db_file)   # never create an empty store to show
     project_settings(root, host=host)
     configure_django()
     from .source import get_source

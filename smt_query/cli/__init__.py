@@ -33,6 +33,11 @@ class OneLineErrors:
             sys.exit(0)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def invoke(self, ctx):
+        from ..process import own_command
+        own_command()   # our command runs (parsed, not --help): Django's DEBUG off
+        return super().invoke(ctx)
+
 
 class Command(OneLineErrors, click.Command):
     """A click command with one-line errors."""
