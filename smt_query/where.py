@@ -1003,9 +1003,12 @@ def _tag_match():
                 return f"REPLACE({column}, ',', '') <> ''", col_params
             wrapped = f"(',' || {column} || ',')"
             if len(self.names) <= _TAG_TESTS_MAX:
+                # the bare name first: cheap, and false for most rows
                 find = "instr" if connection.vendor == "sqlite" else "strpos"
-                tests = [f"{find}({wrapped}, %s) > 0" for _ in self.names]
-                params = [p for n in self.names for p in (*col_params, f",{n},")]
+                tests = [f"({find}({column}, %s) > 0 AND {find}({wrapped}, %s) > 0)"
+                         for _ in self.names]
+                params = [p for n in self.names
+                          for p in (*col_params, n, *col_params, f",{n},")]
                 return "(" + " OR ".join(tests) + ")", params
             if connection.vendor == "postgresql":
                 return (f"string_to_array({column}, ',') && CAST(%s AS text[])",
