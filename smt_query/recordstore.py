@@ -394,9 +394,13 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """Sumatra's save; then this store's tag rows of the record are made to
         agree with its ``tags`` column (Sumatra writes them to Django's
         default database, which may be another store)."""
+        from django.db import transaction
         super().save(project_name, record)
-        self._sync_tag_rows(dict(self.queryset(project_name).filter(label=record.label)
-                                 .values_list("db_id", "tags")))
+        with transaction.atomic(using=self.db_alias):
+            self._begin_write()
+            ids = self.queryset(project_name).filter(label=record.label).values_list(
+                "db_id", flat=True)
+            self._sync_tag_rows(self._lock_columns(ids))
 
     def delete(self, project_name, label):
         """Sumatra's delete, with the record's tag rows (one transaction)."""

@@ -964,7 +964,8 @@ _TAG_TESTS_MAX = 16
 def tags_q(ctx, names):
     """A ``Q`` selecting the records whose ``tags`` column carries a tag in
     ``names`` -- exactly and case-sensitively -- or any tag if ``names`` is
-    None; ``None`` if a name cannot be sent to SQL (a NUL character).
+    None; ``None`` if that cannot be said in SQL (a NUL character; a database
+    other than SQLite and PostgreSQL).
 
     The column (Sumatra's ``Record.tags``: the tags joined by commas) is the
     truth for each store; Sumatra's Tag/TaggedItem rows are not read (they
@@ -974,8 +975,11 @@ def tags_q(ctx, names):
     case-insensitive on SQLite).
     """
     from django.db.models import Q
+    if ctx.vendor not in ("sqlite", "postgresql"):
+        return None
     if names is not None:
-        names = sorted({n for n in names if "," not in n})  # no tag of the column has one
+        # a tag read from the column is never empty and has no comma
+        names = sorted({n for n in names if n and "," not in n})
         if any("\0" in n for n in names):
             return None
         if not names:

@@ -422,6 +422,7 @@ EXPRESSIONS = [
     "status not in ['finished']", "status ~ 'ing'", "status exists", "status missing",
     "'fig' in tags", "'fig' not in tags", "tags ~ 'fig'", "tags exists", "tags missing",
     "'a_b' in tags", "'a%' not in tags", "'50%' in tags", "'Fig' in tags", "'gone' in tags",
+    "'' in tags", "'fig,figure2' in tags", "'' not in tags",
     "tags ~ '_'", "tags ~ '%'", "tags matches 'b$'", "status == 'finished' and 'a_b' not in tags",
     "label ~ 'r01'", "label < 'r010'", "label in ['r001', 'r030']", "reason == ''",
     "reason ~ 'μ'", "reason > 'f'", "outcome ~ 'NaN'", "outcome != ''", "user == 'me'",
