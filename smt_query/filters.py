@@ -26,13 +26,10 @@ import re
 
 from .dates import as_utc, date_span, on_span, parse_duration
 from .errors import QueryError
+from .fields import STATUSES, status_tag  # noqa: F401  (STATUSES: importable from here too)
 
 #: name -> Filter subclass; ``view.filter.<name>`` looks names up here.
 FILTERS = {}
-
-#: Sumatra's status words; ``tags("finished")`` also matches ``_finished_``.
-STATUSES = ("initialized", "pre_run", "running", "finished", "failed",
-            "killed", "succeeded", "crashed")
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -256,7 +253,10 @@ class VersionFilter(Filter):
 # -- tags -------------------------------------------------------------------
 
 class _TagTerm:
-    """One tag as a user writes it: exact name, status word or glob."""
+    """One tag as a user writes it: exact name, status word or glob.
+
+    ``literal_tag(name)`` writes a term matching exactly the tag ``name``.
+    """
 
     def __init__(self, term):
         if not isinstance(term, str) or not term:
@@ -265,7 +265,7 @@ class _TagTerm:
         self.glob = _is_glob(term)
         self.names = {term}
         if term in STATUSES:
-            self.names.add(f"_{term}_")
+            self.names.add(status_tag(term))
 
     def matches(self, tag):
         if self.glob:
@@ -277,14 +277,30 @@ class _TagTerm:
             return any(self.matches(t) for t in tags)
         return not self.names.isdisjoint(tags)
 
+    def names_in(self, ctx):
+        """The tag names this term selects in the store of ``ctx`` (a glob is
+        matched in Python against the store's tag names)."""
+        return {t for t in ctx.tag_names() if self.matches(t)} if self.glob else self.names
+
     def q(self, ctx):
-        """Q selecting the records carrying a tag this term matches."""
-        from django.db.models import Q
-        names = ([t for t in ctx.tag_names() if self.matches(t)] if self.glob
-                 else sorted(self.names))
-        items = ctx.models.TaggedItem.objects.filter(
-            content_type_id=ctx.record_ctype_id, tag__name__in=names)
-        return Q(db_id__in=items.values("object_id"))
+        """Q selecting the records carrying a tag this term matches, read from
+        their ``tags`` column (:func:`smt_query.where.tags_q`), or None."""
+        from .where import tags_q
+        return tags_q(ctx, self.names_in(ctx))
+
+
+def literal_tag(name):
+    """The tag term matching exactly the tag ``name``, for the tag filters
+    (``tags``, ``any_tag``, ``not_tag``, ``smt query --tag``): ``*``, ``?``
+    and ``[`` are escaped as ``[*]``, ``[?]``, ``[[]`` and a status word is
+    not widened to its status tag (``literal_tag("fig*") == "fig[*]"``,
+    ``literal_tag("finished") == "[f]inished"``)."""
+    if not isinstance(name, str) or not name:
+        raise QueryError(f"a tag must be a non-empty string, not {name!r}")
+    term = _GLOB_CHARS.sub(lambda m: f"[{m.group()}]", name)
+    if term in STATUSES:
+        term = f"[{term[0]}]{term[1:]}"
+    return term
 
 
 def _flatten(values):
@@ -308,7 +324,8 @@ class TagsFilter(Filter):
 class AllTags(TagsFilter):
     """Keep records carrying every one of the given tags (exact names).
     A status word such as 'finished' also matches the status tag '_finished_';
-    a glob such as 'fig*' matches by pattern."""
+    a glob such as 'fig*' matches by pattern; 'fig[*]' (or literal_tag('fig*'))
+    is the tag 'fig*' itself."""
 
     def test(self, record):
         return all(t.found_in(record.tags) for t in self.terms)
@@ -317,7 +334,10 @@ class AllTags(TagsFilter):
         from django.db.models import Q
         q = Q()
         for term in self.terms:
-            q &= term.q(ctx)
+            term_q = term.q(ctx)
+            if term_q is None:
+                return None
+            q &= term_q
         return q
 
 
@@ -329,11 +349,8 @@ class AnyTag(TagsFilter):
         return any(t.found_in(record.tags) for t in self.terms)
 
     def to_q(self, ctx):
-        from django.db.models import Q
-        q = Q(pk__in=[])
-        for term in self.terms:
-            q |= term.q(ctx)
-        return q
+        from .where import tags_q
+        return tags_q(ctx, set().union(*(term.names_in(ctx) for term in self.terms)))
 
 
 @register_filter(name="not_tag")
@@ -344,7 +361,8 @@ class NotTag(TagsFilter):
         return not any(t.found_in(record.tags) for t in self.terms)
 
     def to_q(self, ctx):
-        return ~AnyTag.to_q(self, ctx)
+        q = AnyTag.to_q(self, ctx)
+        return None if q is None else ~q
 
 
 @register_filter(name="status")
@@ -357,7 +375,7 @@ class StatusFilter(AnyTag):
         for word in words:
             if word not in STATUSES:
                 raise QueryError(f"unknown status {word!r}; use one of: {', '.join(STATUSES)}")
-        super().__init__(*[f"_{w}_" for w in words])
+        super().__init__(*[status_tag(w) for w in words])
         self.args = statuses
 
 

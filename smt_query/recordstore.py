@@ -23,7 +23,7 @@ from sumatra.recordstore.django_store import DjangoRecordStore
 
 from .asyncguard import sync_entry, sync_entry_class
 from .errors import QueryError
-from .fields import ROW_FIELDS
+from .fields import ROW_FIELDS, TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
 
 
 class StoreMissing(QueryError):
@@ -317,9 +317,10 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return SQLContext(self)
 
     def values(self, qs, fields=ROW_FIELDS, tags=True):
-        """Rows of ``qs`` as dicts of plain column values (one or two queries).
+        """Rows of ``qs`` as dicts of plain column values (one query).
 
-        With ``tags``, each row gets ``"tags"``: the sorted list of its tags.
+        With ``tags``, each row gets ``"tags"``: the sorted list of its tags,
+        read from the record's ``tags`` column (see :meth:`tags_of`).
         Unknown field names raise :class:`~smt_query.errors.QueryError`.
         """
         from .errors import QueryError
@@ -327,27 +328,33 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         if bad:
             raise QueryError(f"unknown field {bad[0]!r}; known fields: "
                              + ", ".join(ROW_FIELDS + tuple(EXTRA_FIELDS) + ("tags",)))
-        columns = ["db_id"] + [EXTRA_FIELDS.get(f, f) for f in fields]
+        columns = ["db_id"] + [EXTRA_FIELDS.get(f, f) for f in fields] + ["tags"] * bool(tags)
         rows = []
         for values in qs.values_list(*columns):
             row = dict(zip(fields, values[1:]))
             row["db_id"] = values[0]
+            if tags:
+                row["tags"] = sorted(split_tags(values[-1]))
             rows.append(row)
-        if tags:
-            by_id = self.tags_of(self._id_source(qs, [row["db_id"] for row in rows]))
-            for row in rows:
-                row["tags"] = sorted(by_id.get(row["db_id"], ()))
         return rows
 
     def tags_of(self, records):
-        """``{db_id: set of tag names}`` for ``records``, a queryset or a
-        subquery of record ids (one query)."""
+        """``{db_id: set of tag names}`` for ``records`` (a queryset, a
+        subquery of record ids or a list of ids; one query); records without
+        tags are left out.
+
+        Tags are read from the record's own ``tags`` column, the truth for
+        every store Sumatra writes: its Tag/TaggedItem rows go to Django's
+        *default* database only, so they can be missing or stale in a store
+        written through another alias (``smt sync A B``).
+        """
         ids = _ids(records) if hasattr(records, "query") else records
-        items = self.models.TaggedItem.objects.using(self.db_alias).filter(
-            content_type_id=self.record_ctype_id, object_id__in=ids)
         out = {}
-        for object_id, name in items.values_list("object_id", "tag__name"):
-            out.setdefault(object_id, set()).add(name)
+        for db_id, column in self.models.Record.objects.using(self.db_alias).filter(
+                db_id__in=ids).values_list("db_id", "tags"):
+            tags = split_tags(column)
+            if tags:
+                out[db_id] = tags
         return out
 
     def _id_source(self, qs, ids):
@@ -375,7 +382,11 @@ class QueryDjangoRecordStore(DjangoRecordStore):
     def add_tag(self, records, tag):
         """Add ``tag`` to ``records`` (a queryset or a list of ids) atomically.
 
-        Returns the number of records that changed.
+        Returns the number of records that changed. A tag that cannot be
+        written (see :func:`smt_query.fields.check_tag`), or that would make a
+        record's tag list longer than Sumatra's ``tags`` column holds (255
+        characters), raises :class:`~smt_query.errors.QueryError` before
+        anything is written, on every backend alike.
         """
         return self._retag(records, tag, add=True)
 
@@ -386,39 +397,63 @@ class QueryDjangoRecordStore(DjangoRecordStore):
     def _retag(self, records, tag, add):
         """Add or remove ``tag`` on ``records`` in one transaction.
 
+        The change is computed from the ``tags`` column (the truth), which is
+        rewritten for the records that change; the tag's Tag/TaggedItem rows
+        are made right for every record given (also where they had drifted).
+
         Safe with other processes tagging the same store: the records are
-        locked first (``_lock_records``), so two changes of the same records
+        locked first (``_lock_columns``), so two changes of the same records
         run one after the other, each seeing the other's result -- no
         duplicate tag rows, no lost update of the ``Record.tags`` column, and
         locks are always taken in the same order (no deadlock).
         """
         from django.db import transaction
-        from .errors import QueryError
-        if not isinstance(tag, str) or not tag.strip() or "," in tag:
-            raise QueryError(f"bad tag {tag!r}: a tag is a non-empty string without commas")
-        models, alias = self.models, self.db_alias
-        items = models.TaggedItem.objects.using(alias).filter(
-            content_type_id=self.record_ctype_id, tag__name=tag)
-        changed = []
+        check_tag(tag, adding=add)
+        alias = self.db_alias
+        changed = {}
         with transaction.atomic(using=alias):
             self._begin_write()
             ids = (list(records) if isinstance(records, (list, tuple))
                    else list(_ids(records).values_list("db_id", flat=True)))
-            ids = self._lock_records(ids)
-            if add and ids:
-                tag_obj, _ = models.Tag.objects.using(alias).get_or_create(name=tag)
-            for chunk in _chunks(ids):
-                present = items.filter(object_id__in=chunk)
-                have = set(present.values_list("object_id", flat=True))
-                if add:
-                    new = [i for i in chunk if i not in have]
-                    self._insert_tagged(tag_obj.id, new)
-                    changed += new
-                else:
-                    present.delete()
-                    changed += sorted(have)
-            self._sync_tag_column(changed)
+            columns = self._lock_columns(ids)
+            for db_id, column in columns.items():
+                tags = split_tags(column)
+                if (tag in tags) != add:
+                    changed[db_id] = tag_column(tags | {tag} if add else tags - {tag})
+            if add:
+                self._check_column_lengths(changed, tag)
+            self._write_tag_column(changed)
+            self._write_tag_rows(tag, sorted(columns), add)
         return len(changed)
+
+    def _check_column_lengths(self, columns, tag):
+        """Raise :class:`QueryError` if a new ``tags`` column value is too long."""
+        from .errors import QueryError
+        long = [db_id for db_id, column in columns.items() if len(column) > TAG_COLUMN_MAX]
+        if long:
+            label = self.models.Record.objects.using(self.db_alias).get(db_id=long[0]).label
+            more = f" (and {len(long) - 1} more records)" if len(long) > 1 else ""
+            raise QueryError(
+                f"cannot add tag {tag!r} to {label}{more}: its tags would take "
+                f"{len(columns[long[0]])} characters, more than the {TAG_COLUMN_MAX} "
+                "Sumatra's tags column holds")
+
+    def _write_tag_rows(self, tag, ids, add):
+        """Make ``tag``'s TaggedItem rows of the records ``ids`` say whether they
+        carry it (``add``): insert the missing rows, or delete them all."""
+        models, alias = self.models, self.db_alias
+        items = models.TaggedItem.objects.using(alias).filter(
+            content_type_id=self.record_ctype_id, tag__name=tag)
+        tag_id = None
+        for chunk in _chunks(ids):
+            if not add:
+                items.filter(object_id__in=chunk).delete()
+                continue
+            have = set(items.filter(object_id__in=chunk).values_list("object_id", flat=True))
+            new = [i for i in chunk if i not in have]
+            if new and tag_id is None:
+                tag_id = models.Tag.objects.using(alias).get_or_create(name=tag)[0].id
+            self._insert_tagged(tag_id, new)
 
     def _insert_tagged(self, tag_id, ids):
         """Tag the records ``ids`` with the tag row ``tag_id`` (one statement)."""
@@ -450,46 +485,82 @@ class QueryDjangoRecordStore(DjangoRecordStore):
             with connections[self.db_alias].cursor() as cur:
                 cur.execute("UPDATE django_store_tag SET name = name WHERE 0 = 1")
 
-    def _lock_records(self, ids):
-        """Lock the rows of ``ids`` until the end of the transaction; return the
-        ids that still exist, sorted.
+    def _lock_columns(self, ids):
+        """Lock the rows of ``ids`` until the end of the transaction; return
+        ``{db_id: tags column}`` of those that still exist.
 
         Every writer locks in ascending ``db_id`` order, so concurrent
         retags of overlapping record sets wait for each other instead of
         deadlocking. (SQLite: the database write lock already serialises.)
         """
         ids = sorted(set(ids))
-        if self.vendor == "sqlite" or not ids:
-            return ids
         Record = self.models.Record.objects.using(self.db_alias)
-        locked = []
+        if self.vendor != "sqlite":
+            Record = Record.select_for_update()
+        columns = {}
         for chunk in _chunks(ids):
-            locked += Record.select_for_update().filter(db_id__in=chunk).order_by(
-                "db_id").values_list("db_id", flat=True)
-        return locked
+            columns.update(Record.filter(db_id__in=chunk).order_by("db_id")
+                           .values_list("db_id", "tags"))
+        return columns
 
-    def _sync_tag_column(self, ids):
-        """Rewrite Sumatra's denormalised ``Record.tags`` column for ``ids``
-        (sorted names joined by commas), one statement per chunk."""
+    def _write_tag_column(self, columns):
+        """Write Sumatra's ``Record.tags`` column: ``columns`` is ``{db_id: value}``
+        (one statement per chunk)."""
         conn, table = self._table(self.models.Record)
+        items = sorted(columns.items())
         with conn.cursor() as cur:
-            for chunk in _chunks(ids):
-                tags = self.tags_of(chunk)
-                values = [",".join(sorted(tags.get(i, ()))) for i in chunk]
+            for chunk in _chunks(items):
                 if self.vendor == "postgresql":
                     cur.execute(f"UPDATE {table} SET tags = v.tags FROM unnest("
                                 "CAST(%s AS integer[]), CAST(%s AS text[])) AS v(id, tags) "
-                                "WHERE db_id = v.id", (list(chunk), values))
+                                "WHERE db_id = v.id", ([i for i, _ in chunk], [c for _, c in chunk]))
                 else:    # SQLite runs in-process: a prepared statement per row is cheap
                     cur.executemany(f"UPDATE {table} SET tags = %s WHERE db_id = %s",
-                                    list(zip(values, chunk)))
+                                    [(c, i) for i, c in chunk])
 
-    # -- Sumatra's RecordStore interface, with exact tags ------------------
+    def _sync_tag_rows(self, columns):
+        """Make the Tag/TaggedItem rows of the records ``{db_id: tags column}``
+        agree with the column: delete the rows of tags it lacks, insert the
+        missing ones (tags longer than a Tag row holds are left out).
+        Returns ``(rows inserted, rows deleted)``."""
+        models, alias, ctype = self.models, self.db_alias, self.record_ctype_id
+        Item = models.TaggedItem.objects.using(alias)
+        inserted = deleted = 0
+        for chunk in _chunks(sorted(columns)):
+            have, extra = {}, []
+            for pk, db_id, name in Item.filter(content_type_id=ctype, object_id__in=chunk) \
+                    .values_list("pk", "object_id", "tag__name"):
+                if name in split_tags(columns[db_id]):
+                    have.setdefault(db_id, set()).add(name)
+                else:
+                    extra.append(pk)
+            deleted += Item.filter(pk__in=extra).delete()[0] if extra else 0
+            missing = {}
+            for db_id in chunk:
+                for name in split_tags(columns[db_id]) - have.get(db_id, set()):
+                    if len(name) <= TAG_MAX:
+                        missing.setdefault(name, []).append(db_id)
+            if missing:
+                Tags = models.Tag.objects.using(alias)
+                Tags.bulk_create([models.Tag(name=n) for n in missing], ignore_conflicts=True)
+                tag_ids = dict(Tags.filter(name__in=list(missing)).values_list("name", "pk"))
+                for name, ids in sorted(missing.items()):
+                    self._insert_tagged(tag_ids[name], ids)
+                    inserted += len(ids)
+        return inserted, deleted
+
+    # -- Sumatra's RecordStore interface, tags literal and exact -------------
+    # Sumatra's commands (`smt list TAGS`, `smt delete -t TAG`, `smt tag`, ...)
+    # pass tags as literal text: no globs, no status words here. Each method
+    # Sumatra calls is listed in docs/tags.rst ("Sumatra's own commands").
     def list(self, project_name, tags=None, *args, **kwargs):
+        """Sumatra's records of the project carrying every tag of ``tags`` (a
+        tag or a list of tags, exactly as written), newest first."""
         qs = self.queryset(project_name).filter(*args, **kwargs)
         return self.load(self._exact_tags(qs, tags))
 
     def labels(self, project_name, tags=None, *args, **kwargs):
+        """Labels of the records :meth:`list` returns (one query)."""
         qs = self.queryset(project_name).filter(*args, **kwargs)
         return list(self._exact_tags(qs, tags).values_list("label", flat=True))
 
@@ -499,18 +570,59 @@ class QueryDjangoRecordStore(DjangoRecordStore):
             raise KeyError(label)
         return records[0]
 
+    def save(self, project_name, record):
+        """Sumatra's save; then this store's tag rows of the record are made to
+        agree with its ``tags`` column (Sumatra writes them to Django's
+        default database, which may be another store)."""
+        from django.db import transaction
+        super().save(project_name, record)
+        with transaction.atomic(using=self.db_alias):
+            self._begin_write()
+            ids = self.queryset(project_name).filter(label=record.label).values_list(
+                "db_id", flat=True)
+            self._sync_tag_rows(self._lock_columns(ids))
+
+    def delete(self, project_name, label):
+        """Sumatra's delete, with the record's tag rows (one transaction)."""
+        from django.db import transaction
+        with transaction.atomic(using=self.db_alias):
+            db_record = self._manager.get(label=label, project__id=project_name)
+            self._delete_records([db_record.db_id])
+
     def delete_by_tag(self, project_name, tag):
-        qs = self._exact_tags(self.queryset(project_name), tag)
-        n = qs.count()
-        for db_record in qs:
-            db_record.delete()
-        return n
+        """Delete the project's records carrying exactly ``tag`` (one
+        transaction); return how many. An empty tag deletes nothing."""
+        from django.db import transaction
+        with transaction.atomic(using=self.db_alias):
+            ids = list(self._exact_tags(self.queryset(project_name), [tag])
+                       .values_list("db_id", flat=True))
+            self._delete_records(ids)
+        return len(ids)
+
+    def _delete_records(self, ids):
+        """Delete the records ``ids`` (cascading as Sumatra's ``delete()``) and
+        their tag rows."""
+        models, alias = self.models, self.db_alias
+        for chunk in _chunks(sorted(ids)):
+            models.TaggedItem.objects.using(alias).filter(
+                content_type_id=self.record_ctype_id, object_id__in=chunk).delete()
+            models.Record.objects.using(alias).filter(db_id__in=chunk).delete()
 
     def _exact_tags(self, qs, tags):
+        """``qs`` narrowed to the records carrying every tag of ``tags`` (a tag or
+        a list), literally; no tags (None, ``""``, ``[]``): ``qs`` itself."""
         if not tags:
             return qs
-        from .filters import AllTags
-        return qs.filter(AllTags(*([tags] if isinstance(tags, str) else tags)).to_q(self.context()))
+        from .where import tags_q
+        ctx = self.context()
+        for tag in [tags] if isinstance(tags, str) else tags:
+            q = tags_q(ctx, [tag])
+            if q is not None:
+                qs = qs.filter(q)
+            else:               # a NUL character: compare in Python
+                qs = qs.filter(db_id__in=[i for i, column in qs.values_list("db_id", "tags")
+                                          if tag in split_tags(column)])
+        return qs
 
 
 #: Extra ``values()`` fields: name -> Django lookup.
@@ -532,10 +644,14 @@ class SQLContext:
         self._tag_names = None
 
     def tag_names(self):
-        """All tag names in the store (cached)."""
+        """All tag names carried by records of the store, from their ``tags``
+        column (cached)."""
         if self._tag_names is None:
-            self._tag_names = list(self.models.Tag.objects.using(self.alias)
-                                   .values_list("name", flat=True))
+            names = set()
+            for column in (self.models.Record.objects.using(self.alias).order_by()
+                           .values_list("tags", flat=True).distinct()):
+                names |= split_tags(column)
+            self._tag_names = sorted(names)
         return self._tag_names
 
 
@@ -672,3 +788,100 @@ def _change_indexes(store, add):
                 qn(name), qn(table), ", ".join(map(qn, columns))) if add
                 else "DROP INDEX IF EXISTS %s" % qn(name))
     return todo
+
+
+# -- the tags column and the tag rows ------------------------------------------------
+
+class TagRowReport:
+    """What :func:`check_tag_rows` found (and repaired) in one store.
+
+    ``drifted``: ``[(label, column tags, row tags)]`` of the records whose
+    Tag/TaggedItem rows differ from their ``tags`` column; ``missing`` /
+    ``extra``: how many rows the column has and the rows lack / the reverse;
+    ``orphans``: rows of records that do not exist; ``unwritable``:
+    ``[(label, tag)]`` of tags too long for a Tag row (left out of rows).
+    """
+
+    def __init__(self, records, drifted, missing, extra, orphans, unwritable, repaired):
+        self.records, self.drifted, self.missing, self.extra = records, drifted, missing, extra
+        self.orphans, self.unwritable, self.repaired = orphans, unwritable, repaired
+
+    @property
+    def ok(self):
+        """Whether the rows agree with the column (after the repair, if one ran)."""
+        return self.repaired or not (self.drifted or self.orphans)
+
+    def lines(self, examples=5):
+        """The report as lines of text, with up to ``examples`` records named."""
+        n = f"{self.records:,} record{'s' * (self.records != 1)}"
+        drifted, out = len(self.drifted), []
+        if not (self.drifted or self.orphans):
+            out.append(f"The tag rows agree with the tags column ({n} checked).")
+        if drifted and self.repaired:
+            out.append(f"Repaired the tag rows of {drifted:,} of {n} "
+                       f"({self.missing:,} added, {self.extra:,} deleted).")
+        elif drifted:
+            out.append(f"The tag rows of {drifted:,} of {n} differ from their tags column "
+                       f"({self.missing:,} missing, {self.extra:,} extra).")
+        if self.orphans:
+            out.append(f"{'Deleted' if self.repaired else 'There are'} {self.orphans:,} tag "
+                       "row(s) of records that no longer exist.")
+        for label, column, rows in self.drifted[:examples]:
+            out.append(f"  {label}: column {', '.join(sorted(column)) or '(no tags)'}; "
+                       f"rows {', '.join(sorted(rows)) or '(none)'}")
+        if len(self.drifted) > examples:
+            out.append(f"  ... and {len(self.drifted) - examples:,} more")
+        if self.drifted or self.orphans:
+            out.append("The tag rows now agree with the tags column." if self.repaired else
+                       "Run 'smt querystore check --repair' to rewrite the tag rows from "
+                       "the tags column (records are not changed).")
+        for label, tag in self.unwritable[:examples]:
+            out.append(f"Note: {label}: tag {tag[:20] + '...'!r} is longer than {TAG_MAX} "
+                       "characters, so it has no tag row.")
+        return out
+
+
+@sync_entry
+def check_tag_rows(store, repair=False):
+    """Compare every record's ``tags`` column with its Tag/TaggedItem rows in
+    ``store`` (a record store, or its URI / SQLite path); with ``repair``,
+    rewrite the rows from the column (the records are not changed) and
+    delete rows of records that no longer exist. Returns a :class:`TagRowReport`.
+
+    Sumatra writes both on every save, but the rows always into Django's
+    *default* database: a store written through another alias (``smt sync A
+    B``, several stores in one process) has missing or stale rows. smt-query
+    reads only the column; Sumatra's ``smtweb`` and ``Record.to_sumatra()``
+    read the rows.
+    """
+    from django.db import transaction
+    store = _as_query_store(store)
+    models, alias, ctype = store.models, store.db_alias, store.record_ctype_id
+    Record = models.Record.objects.using(alias)
+    Item = models.TaggedItem.objects.using(alias).filter(content_type_id=ctype)
+    with transaction.atomic(using=alias):
+        if repair:
+            store._begin_write()
+        columns, labels = {}, {}
+        for db_id, label, column in Record.values_list("db_id", "label", "tags").iterator(10000):
+            columns[db_id], labels[db_id] = split_tags(column), label
+        rows, orphans = {}, 0
+        for object_id, name in Item.values_list("object_id", "tag__name").iterator(10000):
+            if object_id in columns:
+                rows.setdefault(object_id, set()).add(name)
+            else:
+                orphans += 1
+        drifted, unwritable, missing, extra = [], [], 0, 0
+        for db_id, tags in sorted(columns.items()):
+            have = rows.get(db_id, set())
+            lacking = {t for t in tags - have if len(t) <= TAG_MAX}
+            unwritable += [(labels[db_id], t) for t in sorted(tags - have - lacking)]
+            if lacking or have - tags:
+                drifted.append(db_id)
+                missing += len(lacking)
+                extra += len(have - tags)
+        if repair and (drifted or orphans):
+            store._sync_tag_rows(store._lock_columns(drifted))
+            Item.exclude(object_id__in=Record.values("db_id")).delete()
+    return TagRowReport(len(columns), [(labels[i], columns[i], rows.get(i, set())) for i in drifted],
+                        missing, extra, orphans, unwritable, repair and bool(drifted or orphans))

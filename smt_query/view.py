@@ -376,11 +376,15 @@ class RecordStoreView:
 
     def tag_changes(self, tag, add=True):
         """Labels of the records that ``add_tag(tag)`` (or ``remove_tag``) would change."""
+        from .fields import check_tag
+        check_tag(tag, adding=add)
         return [row["label"] for row in self.rows(["label"], tags=True)
                 if (tag in row["tags"]) != add]
 
     @_falls_back
     def _retag(self, tag, add):
+        from .fields import check_tag
+        check_tag(tag, adding=add)
         if self._store is not None:
             qs, post = self._plan()
             target = qs if not post else [self._store_id(r) for r in self._records()]

@@ -544,7 +544,7 @@ class RecordFields(Mapping):
 
 
 def _statuses():
-    from .filters import STATUSES
+    from .fields import STATUSES
     return STATUSES
 
 
@@ -616,12 +616,10 @@ def _test_date(node, fields):
 
 
 def status_words(fields):
-    """The set of status words of a record (from its ``_finished_``-style tags)."""
-    if fields.get("status") is not None:
-        return {fields["status"]}
-    tags = fields.get("tags") or ()
-    return {t[1:-1] for t in tags if len(t) > 2 and t[0] == t[-1] == "_"
-            and t[1:-1] in _statuses()}
+    """The set of status words of a record (``fields``: its field mapping),
+    by the one rule of :func:`smt_query.fields.status_words`."""
+    from .fields import status_words
+    return status_words(fields.get("tags") or ())
 
 
 def _words_matching(node, words):
@@ -959,13 +957,76 @@ def _sql_value_ok(x):
     return x is None or isinstance(x, bool)
 
 
+#: Up to this many tag names, one ``instr``/``strpos`` test each; above, one set condition.
+_TAG_TESTS_MAX = 16
+
+
+def tags_q(ctx, names):
+    """A ``Q`` selecting the records whose ``tags`` column carries a tag in
+    ``names`` -- exactly and case-sensitively -- or any tag if ``names`` is
+    None; ``None`` if that cannot be said in SQL (a NUL character; a database
+    other than SQLite and PostgreSQL).
+
+    The column (Sumatra's ``Record.tags``: the tags joined by commas) is the
+    truth for each store; Sumatra's Tag/TaggedItem rows are not read (they
+    are written to Django's default database only, so they can be missing or
+    stale). A name is found by its delimiters (``',' || tags || ','``
+    contains ``',name,'``), never with ``LIKE`` (wildcards ``_``/``%``,
+    case-insensitive on SQLite).
+    """
+    from django.db.models import Q
+    if ctx.vendor not in ("sqlite", "postgresql"):
+        return None
+    if names is not None:
+        # a tag read from the column is never empty and has no comma
+        names = sorted({n for n in names if n and "," not in n})
+        if any("\0" in n for n in names):
+            return None
+        if not names:
+            return Q(pk__in=[])
+    return Q(_tag_match()(names))
+
+
+@functools.lru_cache(maxsize=None)
+def _tag_match():
+    """The Django expression class behind :func:`tags_q` (made on first use:
+    this module does not import Django)."""
+    from django.db.models import BooleanField, F, Func
+
+    class TagMatch(Func):
+        output_field = BooleanField()
+
+        def __init__(self, names):
+            super().__init__(F("tags"))
+            self.names = names
+
+        def as_sql(self, compiler, connection, **extra):
+            col, col_params = compiler.compile(self.get_source_expressions()[0])
+            column = f"COALESCE({col}, '')"
+            if self.names is None:
+                return f"REPLACE({column}, ',', '') <> ''", col_params
+            wrapped = f"(',' || {column} || ',')"
+            if len(self.names) <= _TAG_TESTS_MAX:
+                # the bare name first: cheap, and false for most rows
+                find = "instr" if connection.vendor == "sqlite" else "strpos"
+                tests = [f"({find}({column}, %s) > 0 AND {find}({wrapped}, %s) > 0)"
+                         for _ in self.names]
+                params = [p for n in self.names
+                          for p in (*col_params, n, *col_params, f",{n},")]
+                return "(" + " OR ".join(tests) + ")", params
+            if connection.vendor == "postgresql":
+                return (f"string_to_array({column}, ',') && CAST(%s AS text[])",
+                        [*col_params, list(self.names)])
+            return (f"EXISTS (SELECT 1 FROM json_each(%s) AS smtq_tag "
+                    f"WHERE instr({wrapped}, ',' || smtq_tag.value || ',') > 0)",
+                    [json.dumps(self.names), *col_params])
+
+    return TagMatch
+
+
 def _tagged(ctx, names):
     """Q selecting records carrying a tag in ``names``, or any tag (None)."""
-    from django.db.models import Q
-    items = ctx.models.TaggedItem.objects.filter(content_type_id=ctx.record_ctype_id)
-    if names is not None:
-        items = items.filter(tag__name__in=sorted(names))
-    return Q(db_id__in=items.values("object_id"))
+    return tags_q(ctx, names)
 
 
 def _field_q(node, ctx):
@@ -978,14 +1039,15 @@ def _field_q(node, ctx):
     if ctx.vendor not in ("sqlite", "postgresql"):
         return None
     if kind == "status":
-        any_status = _tagged(ctx, [f"_{w}_" for w in _statuses()])
+        from .fields import status_tag
+        any_status = _tagged(ctx, [status_tag(w) for w in _statuses()])
         if op in ("exists", "missing"):
             return any_status if op == "exists" else ~any_status
         if op in ("~", "matches"):
             words = _words_matching(node, _statuses())
         else:
             words = set(node.value) if op in ("in", "not in") else {node.value}
-        has = _tagged(ctx, [f"_{w}_" for w in words])
+        has = _tagged(ctx, [status_tag(w) for w in words])
         return has if op in ("==", "in", "~", "matches") else any_status & ~has
     if kind == "tags":
         if op in ("exists", "missing"):
@@ -993,6 +1055,8 @@ def _field_q(node, ctx):
         if op in ("~", "matches"):
             return _tagged(ctx, _words_matching(node, ctx.tag_names()))
         has = _tagged(ctx, [node.value])
+        if has is None:
+            return None
         return has if op == "contains" else ~has
     present = Q(**{f"{name}__isnull": False})
     if op in ("exists", "missing"):

@@ -36,3 +36,19 @@ def sumatra_records(path):
     out = subprocess.run([sys.executable, "-c", _SUMATRA_LIST, path], capture_output=True,
                          check=True)
     return pickle.loads(out.stdout)
+
+
+def drift_tag_rows(store):
+    """Make the store's Tag/TaggedItem rows disagree with the records' ``tags``
+    column (the truth), as Sumatra leaves them in a store written through a
+    second Django alias: rows missing for a third of the records, stale rows
+    on another third, rows of records that do not exist."""
+    m, db = store.models, store.db_alias
+    items = m.TaggedItem.objects.using(db).filter(content_type_id=store.record_ctype_id)
+    ids = sorted(m.Record.objects.using(db).values_list("db_id", flat=True))
+    items.filter(object_id__in=ids[::3]).delete()
+    stale = [m.Tag.objects.using(db).get_or_create(name=name)[0]
+             for name in ("fig", "_crashed_", "a_b", "gone")]
+    m.TaggedItem.objects.using(db).bulk_create(
+        [m.TaggedItem(tag=tag, content_type_id=store.record_ctype_id, object_id=i)
+         for i in ids[1::3] + [max(ids) + 1000] for tag in stale], ignore_conflicts=True)

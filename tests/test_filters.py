@@ -14,7 +14,7 @@ from smt_query import RecordStoreView
 from smt_query.errors import QueryError
 from smt_query.filters import FILTERS, MatchFilter, glob_regex
 from smt_query.where import And, Compare, Key
-from support import sumatra_records
+from support import drift_tag_rows, sumatra_records
 
 UTC = dt.timezone.utc
 
@@ -127,6 +127,39 @@ def test_sql_equals_python_in_any_order(demo_project, oracle, specs, seed):
     random.Random(seed).shuffle(shuffled)
     assert apply(view, shuffled).labels() == expected
     assert len(apply(view, shuffled)) == len(expected)
+
+
+@pytest.fixture(scope="module")
+def drifted_demo(demo_project, backend, tmp_path_factory):
+    """A copy of the demo whose tag rows disagree with the ``tags`` column."""
+    from conftest import _copy_project
+    copy = _copy_project(demo_project, str(tmp_path_factory.mktemp("drifted") / "demo"), backend)
+    drift_tag_rows(RecordStoreView(project=copy.path)._store)
+    return copy
+
+
+TAG_FILTER = st.one_of(
+    st.tuples(st.sampled_from(["tags", "any_tag", "not_tag"]),
+              st.lists(st.sampled_from(TAG_TERMS + ["gone", "fig[*]", "[f]ig"]),
+                       min_size=1, max_size=3)),
+    st.tuples(st.just("status"), st.lists(st.sampled_from(
+        ["finished", "crashed", "killed", "running", "initialized"]), min_size=1, max_size=2)),
+    st.tuples(st.just("where"), st.sampled_from([
+        "status == 'crashed'", "status != 'finished'", "'fig' in tags", "'fig' not in tags",
+        "tags ~ 'fig'", "tags matches '^_'", "status ~ 'ing'", "status missing",
+        "'gone' in tags"]).map(lambda v: [v])),
+    st.tuples(st.sampled_from(["after", "before"]), st.sampled_from(DATES).map(lambda d: [d])),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(specs=st.lists(TAG_FILTER, min_size=1, max_size=3))
+def test_tags_come_from_the_column_when_tag_rows_drift(drifted_demo, oracle, specs):
+    """Tag filters read each record's ``tags`` column, also where Sumatra's tag
+    rows are missing or stale: the answers equal the consistent store's."""
+    view = RecordStoreView(project=drifted_demo.path)
+    assert apply(view, specs).labels() == apply(oracle, specs).labels()
 
 
 def test_match_reads_the_reference_with_the_key_it_compares():

@@ -22,8 +22,8 @@ from django.utils.http import urlencode
 
 from ..dates import format_duration
 from ..errors import QueryError
-from ..fields import status_of
-from ..filters import STATUSES, get_filter
+from ..fields import STATUSES, is_status_tag, status_of, status_tag
+from ..filters import get_filter, literal_tag
 from .display import parameters_tree, short_value
 from .source import get_source
 
@@ -46,7 +46,9 @@ COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration
 
 
 def is_status(tag):
-    return status_of([tag]) != ""
+    """Whether ``tag`` is a Sumatra status tag (``_finished_``; the one rule of
+    :mod:`smt_query.fields`)."""
+    return is_status_tag(tag)
 
 
 def user_tags(tags):
@@ -105,8 +107,8 @@ class TagListFilter(LibraryListFilter):
     def selected(self):
         return parse_tags(self.value())
 
-    def make_filter(self, value):
-        return get_filter("tags")(*parse_tags(value))
+    def make_filter(self, value):   # the choices are tag names: match them literally
+        return get_filter("tags")(*map(literal_tag, parse_tags(value)))
 
     def choices(self, changelist):
         chosen = self.selected()
@@ -125,7 +127,7 @@ class StatusListFilter(LibraryListFilter):
 
     def lookups(self, request, model_admin):
         names = set(model_admin.context(request).tag_names())
-        return [(word, word) for word in STATUSES if f"_{word}_" in names]
+        return [(word, word) for word in STATUSES if status_tag(word) in names]
 
     def make_filter(self, value):
         return get_filter("status")(value)

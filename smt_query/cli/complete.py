@@ -2,8 +2,10 @@
 
 
 def tags():
+    """The project's tags, written as ``--tag`` reads them literally (``fig[*]``)."""
+    from ..filters import literal_tag
     from ..view import RecordStoreView
-    return RecordStoreView().tag_names()
+    return [literal_tag(t) for t in RecordStoreView().tag_names()]
 
 
 def saved():

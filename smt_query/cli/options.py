@@ -8,7 +8,7 @@ import click
 
 from ..dates import date_span, parse_duration
 from ..errors import QueryError
-from ..filters import STATUSES
+from ..fields import STATUSES
 
 
 class DateType(click.ParamType):
@@ -51,7 +51,8 @@ def complete_with(kind):
 FILTER_OPTIONS = (
     click.option("--tag", "tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),
                  help="Records carrying this tag (exactly; repeat: all of them). "
-                      "'finished' also matches '_finished_'; globs such as 'fig*' work."),
+                      "'finished' also matches '_finished_'; globs such as 'fig*' work; "
+                      "brackets make a tag literal: 'fig[*]' is the tag 'fig*'."),
     click.option("--any-tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),
                  help="Records carrying at least one of these tags (repeatable)."),
     click.option("--not-tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),

@@ -8,9 +8,10 @@ from . import Group, user_errors
 def querystore():
     """Manage the project's record store class.
 
-    With the query store, Sumatra's own commands use exact, SQL-side tag
-    matching (``smt list fig`` no longer lists ``figure1``). Records are not
-    touched: switching only changes the class named in ``.smt/project``.
+    With the query store, Sumatra's own commands match tags exactly and
+    literally (``smt list fig`` no longer lists ``figure1``; ``smt delete -t
+    'fi*'`` deletes only records tagged ``fi*``). Records are not touched:
+    switching only changes the class named in ``.smt/project``.
     """
 
 
@@ -44,6 +45,30 @@ def status():
         click.echo(f"{store.get('type')} ({store.get('db_file', '')})")
     else:
         click.echo(str(store))
+
+
+@querystore.command()
+@click.option("--repair", is_flag=True,
+              help="Rewrite the tag rows from the tags column (records are not changed).")
+def check(repair):
+    """Check that the store's tag rows agree with its tags column.
+
+    Sumatra keeps a record's tags twice: in the record's own tags column
+    (what smt-query and `smt list TAG` read) and as Tag/TaggedItem rows
+    (what smtweb shows). It writes the rows to the first store a process
+    opens only, so a store filled by `smt sync A B` (or by several stores
+    in one program) can have missing or stale rows. This reports how many
+    records differ, naming a few; with --repair it rewrites their rows from
+    the column and deletes rows of records that no longer exist.
+
+    Exit status: 0 if the rows agree (or were repaired), 1 if they differ.
+    """
+    from ..recordstore import check_tag_rows, project_store
+    with user_errors():
+        report = check_tag_rows(project_store(), repair=repair)
+    for line in report.lines():
+        click.echo(line)
+    return 0 if report.ok else 1
 
 
 @querystore.group(cls=Group)
