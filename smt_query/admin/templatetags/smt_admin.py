@@ -31,11 +31,14 @@ def smt_date_hierarchy(cl):
     """Django's date hierarchy (same links, same template), from one query of
     distinct days instead of a minimum, a maximum and a per-row truncation."""
     field = cl.date_hierarchy
+    year_field, month_field, day_field = (f"{field}__{part}" for part in ("year", "month", "day"))
+    year, month, day = (cl.params.get(f) for f in (year_field, month_field, day_field))
+    if year is not None and not _is_date(year, month, day):   # the page says why
+        year = month = day = None
+        cl.params = {k: v for k, v in cl.params.items() if not k.startswith(f"{field}__")}
     days = record_days(cl.queryset, field)
     if days is None:
         return date_hierarchy(cl)
-    year_field, month_field, day_field = (f"{field}__{part}" for part in ("year", "month", "day"))
-    year, month, day = (cl.params.get(f) for f in (year_field, month_field, day_field))
 
     def link(filters):
         return cl.get_query_string(filters, [f"{field}__"])
@@ -66,3 +69,11 @@ def smt_date_hierarchy(cl):
     return {"show": True, "back": None,
             "choices": [{"link": link({year_field: str(y)}), "title": str(y)}
                         for y in sorted({d.year for d in days})]}
+
+
+def _is_date(year, month, day):
+    try:
+        datetime.date(int(year), int(month or 1), int(day or 1))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
