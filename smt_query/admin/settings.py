@@ -223,10 +223,10 @@ def private_database(path):
 def tell_tightened(paths):
     """Say on stderr which files holding secrets were made private."""
     if paths:
-        names = ", ".join(paths)
-        print(f"Note: {names} {'was' if len(paths) == 1 else 'were'} readable by other users "
-              "and now only by its owner (it holds the admin's accounts, sessions or key).",
-              file=sys.stderr)
+        one = len(paths) == 1
+        print(f"Note: {', '.join(paths)} {'was' if one else 'were'} readable by other users; "
+              f"{'it is' if one else 'they are'} now readable by the owner only (the admin's "
+              "accounts, sessions and key).", file=sys.stderr)
 
 
 def secret_key(smt_dir):
