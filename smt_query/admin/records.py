@@ -463,13 +463,17 @@ class RecordAdmin(admin.ModelAdmin):
         """The parameters of ``record`` as a dict; None, named in a message on
         the page, if they cannot be read (the lists count it as having none)."""
         from ..params import as_params
-        try:
-            return as_params(record)
-        except (ValueError, TypeError, LookupError, RecursionError) as err:
-            reason = getattr(record.parameters, "reason", None) or _first_line(err)
-            self.message_user(request, f"record {_cut(record.label)}: cannot read its "
-                                       f"parameters: {_cut(reason, 200)}", messages.WARNING)
-            return None
+        reason = None
+        if isinstance(record.parameters, str):   # stored text, not a parameter set
+            reason = getattr(record.parameters, "reason", "not a parameter set Sumatra reads")
+        else:
+            try:
+                return as_params(record)
+            except (ValueError, TypeError, LookupError, RecursionError) as err:
+                reason = _first_line(err)
+        self.message_user(request, f"record {_cut(record.label)}: cannot read its "
+                                   f"parameters: {_cut(reason, 200)}", messages.WARNING)
+        return None
 
     @admin.display(description="repository")
     def repository_display(self, obj):
