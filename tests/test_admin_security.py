@@ -7,6 +7,7 @@ client, with two sessions where two people edit at once, over stores whose
 rows were written by hand with SQL (SQLite and PostgreSQL).
 """
 import atexit
+import contextlib
 import fnmatch
 import html.parser
 import http.client
@@ -505,6 +506,30 @@ def test_records_at_the_ends_of_time(rw, alice, oracle_records):
     assert page.status_code == 200 and "9999-12-31 23:59:59" in page.content.decode()
 
 
+def test_infinite_timestamp_on_postgresql(rw, alice, oracle_records):
+    """PostgreSQL stores ``infinity`` as a timestamp: such a record does not
+    stop the list or its date links."""
+    if rw.backend != "postgresql":
+        pytest.skip("only PostgreSQL has an infinite timestamp")
+    label = oracle(oracle_records).labels()[-1]
+    run_sql(rw, "UPDATE django_store_record SET timestamp = 'infinity' WHERE label = %s",
+            (label,))
+    labels, shown, _ = listed(alice, "")
+    assert shown == [] and set(labels) == {r.label for r in oracle_records}
+    labels, shown, _ = listed(alice, "timestamp__year=2020")
+    assert label not in labels and shown == []
+    assert alice.get(f"{LIST}{record_id(rw, label)}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["tag=%00", "where=label+%3D%3D+%27%00%27", "q=a%00b",
+                                   "main_file=%00"])
+def test_null_characters_are_a_message(rw, alice, query):
+    """(In the search box Django itself says so, and searches nothing.)"""
+    labels, shown, _ = listed(alice, query)
+    assert len(shown) == 1 and "null characters" in shown[0].lower()
+    assert labels == [] or query.startswith("q=")
+
+
 @pytest.mark.parametrize("query", ["timestamp__year=abc", "timestamp__year=10000",
                                    "timestamp__year=0", "timestamp__year=2020&timestamp__month=13",
                                    "timestamp__year=2021&timestamp__month=2&timestamp__day=29"])
@@ -543,12 +568,20 @@ def test_where_box_past_the_limits(rw, alice, oracle_records, name, where, same_
     assert where.encode()[:1000] in response.content.replace(b"&gt;", b">")  # kept in the box
 
 
-def test_bad_glob_in_search_is_a_message(rw, alice):
-    labels, shown, response = listed(alice, "q=" + quote_plus("[z-a]"))
-    assert labels == [] and len(shown) == 1 and "[z-a]" in shown[0], shown
-    assert b'value="[z-a]"' in response.content               # kept in the box
-    labels, shown, _ = listed(alice, "q=" + quote_plus("[z-a]") + "&tag=fig&timestamp__year=2020")
-    assert labels == [] and len(shown) == 1
+@pytest.mark.parametrize("pattern", ["[z-a]", "[", "x[!]y", "[[:alpha:]"])
+def test_odd_globs_in_search(rw, alice, oracle_records, pattern):
+    """Odd globs in the search box: the library's answer (a glob matching as
+    ``fnmatch`` does) or one line saying what is wrong; never a 500. The
+    pattern stays in the box and combines with the other conditions."""
+    expected = [r.label for r in oracle_records
+                if any(fnmatch.fnmatchcase(t or "", pattern) for t in (r.label, r.reason, r.outcome))]
+    for extra in ("", "&tag=fig&timestamp__year=2020"):
+        labels, shown, response = listed(alice, "q=" + quote_plus(pattern) + extra)
+        if shown:
+            assert labels == [] and len(shown) == 1 and pattern in shown[0], shown
+        elif not extra:
+            assert labels == expected
+        assert f'value="{pattern}"'.encode() in response.content
 
 
 def test_backtracking_search_pattern(rw, alice, oracle_records):
@@ -568,18 +601,83 @@ def test_backtracking_search_pattern(rw, alice, oracle_records):
     assert (sorted(labels), shown) == (sorted(expected), [])
 
 
+@contextlib.contextmanager
+def _record_table_locked(project):
+    """Another connection holds Sumatra's record table locked, so the admin's
+    reads of it fail: on SQLite after its 5 s busy timeout, on PostgreSQL
+    after a ``lock_timeout`` set on the (private copy of the) database."""
+    from django.db import connections
+    from smt_query.admin.source import get_source
+    uri = project.store_uri
+    if uri.startswith("postgres"):
+        import psycopg2
+        from urllib.parse import urlsplit
+        conn = psycopg2.connect(uri)
+        conn.autocommit = True
+        conn.cursor().execute('ALTER DATABASE "%s" SET lock_timeout = \'2s\''
+                              % urlsplit(uri).path.lstrip("/"))
+        connections[get_source().store.db_alias].close()    # new sessions take it
+        conn.autocommit = False
+        conn.cursor().execute("LOCK TABLE django_store_record IN ACCESS EXCLUSIVE MODE")
+    else:
+        conn = sqlite3.connect(uri, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 def test_database_refusal_in_an_action_is_a_message(rw, alice):
-    """An export whose query the database refuses redirects with a message
-    (the action is not run twice)."""
-    some_id = record_id(rw, oracle_label(rw))
-    url = f"{LIST}?q={quote_plus('[z-a]')}"
-    response = alice.post(url, {"action": "export_json", "_selected_action": [some_id],
-                                "index": 0, "select_across": "1"})
-    assert response.status_code == 302 and response["Location"] == url
+    """An action on a list the database cannot read (locked by another
+    connection) ends in a redirect and a message; the action is not run."""
+    label = oracle_label(rw)
+    some_id = record_id(rw, label)
+    with _record_table_locked(rw):
+        response = alice.post(LIST, {"action": "add_tag", "_selected_action": [some_id],
+                                     "tag": "never-added", "index": 0, "select_across": "0"})
+    assert response.status_code == 302 and response["Location"] == LIST
     shown = page_messages(alice.get(response["Location"]))
-    assert shown and all("[z-a]" in m and "\n" not in m for m in shown), shown
+    assert len(shown) == 1 and shown[0].startswith("The database could not run this list: ")
+    assert "\n" not in shown[0]
+    assert "never-added" not in stored_tags(rw, label)[0]
 
 
 def oracle_label(project):
     from smt_query import RecordStoreView
     return RecordStoreView(project=project.path).labels()[0]
+
+
+def test_stored_data_warnings_go_to_their_own_page(test_environment):
+    """Two requests served at once by two threads (as waitress does): each
+    page gets the warnings about stored data raised while serving it, once
+    each, and no other. Needs the library's ``StoredDataWarning``."""
+    import threading
+    import warnings
+    from django.contrib.messages import get_messages
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+    from smt_query.admin.notes import page_notes
+    from smt_query.errors import StoredDataWarning
+    requests = {}
+    barrier = threading.Barrier(2)
+
+    def serve(name):
+        request = requests[name] = RequestFactory().get(LIST)
+        request._messages = CookieStorage(request)
+        with page_notes(request):
+            barrier.wait(timeout=60)       # both inside at once
+            for _ in range(2):
+                warnings.warn(StoredDataWarning(f"record {name}: cannot read its parameters"))
+            barrier.wait(timeout=60)
+    threads = [threading.Thread(target=serve, args=(name,)) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for name in ("one", "two"):
+        assert [str(m) for m in get_messages(requests[name])] == [
+            f"record {name}: cannot read its parameters"]
+    with pytest.warns(StoredDataWarning):      # outside a page: a warning as usual
+        warnings.warn(StoredDataWarning("record three: cannot read its parameters"))

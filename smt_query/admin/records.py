@@ -12,7 +12,7 @@ import io
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -591,6 +591,9 @@ class RecordAdmin(admin.ModelAdmin):
         extra = {"where_value": request.GET.get("where", ""), "title": f"Records of {self.source().name}",
                  **(extra_context or {})}
         try:
+            if any("\x00" in v for k, values in request.GET.lists() if k != SEARCH_VAR
+                   for v in values):   # PostgreSQL refuses them; Django's search box too
+                raise QueryError("null characters are not allowed")
             with page_notes(request):
                 response = super().changelist_view(request, extra)
             return _rendered(response)

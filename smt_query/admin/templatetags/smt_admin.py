@@ -23,7 +23,16 @@ def record_days(queryset, field):
         return None
     texts = (queryset.order_by().annotate(smt_day=Substr(Cast(field, CharField()), 1, 10))
              .values_list("smt_day", flat=True).distinct())
-    return sorted(datetime.date.fromisoformat(text) for text in texts if text)
+    return sorted(filter(None, map(_day, texts)))
+
+
+def _day(text):
+    """The date of a timestamp's text; None for one without a calendar day
+    (PostgreSQL's ``infinity``, written by hand)."""
+    try:
+        return datetime.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
 
 
 @register.inclusion_tag("admin/date_hierarchy.html")
