@@ -579,7 +579,12 @@ class RecordAdmin(admin.ModelAdmin):
             with page_notes(request):
                 response = super().changeform_view(request, object_id, form_url, extra_context)
             return _rendered(response)
-        except (QueryError, DatabaseError) as err:  # e.g. a bad tag: nothing was changed
+        except (QueryError, DatabaseError) as err:
+            if request.method != "POST":   # the page cannot be shown: back to the list
+                self.message_user(request, _first_line(err), messages.ERROR)
+                return HttpResponseRedirect(reverse(
+                    f"{self.admin_site.name}:django_store_record_changelist"))
+            # e.g. a bad tag: the transaction is rolled back, nothing was changed
             self.message_user(request, f"Nothing changed: {_first_line(err)}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
