@@ -197,12 +197,9 @@ def load_form(client, url):
 
 # -- §10: files holding secrets are readable by their owner only ---------------------
 
-def _smt_admin(path, *args, stdin="", umask=None):
-    def set_umask():
-        if umask is not None:
-            os.umask(umask)
+def _smt_admin(path, *args, stdin="", umask=-1):
     return subprocess.run([SMT, "admin", *args], cwd=path, input=stdin, capture_output=True,
-                          text=True, timeout=300, preexec_fn=set_umask)
+                          text=True, timeout=300, umask=umask)
 
 
 def _read(path):
