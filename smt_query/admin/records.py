@@ -12,7 +12,7 @@ import io
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -25,6 +25,7 @@ from ..errors import QueryError
 from ..fields import STATUSES, is_status_tag, status_of, status_tag
 from ..filters import get_filter, literal_tag
 from .display import parameters_tree, short_value
+from .notes import page_notes
 from .source import get_source
 
 #: Columns read for the list (the big text columns are left in the database).
@@ -41,6 +42,8 @@ MAX_COMPARE = 1000
 EXPORT_CHUNK = 2000
 #: Most choices listed under "main file" and "version" (the most used ones).
 MAX_CHOICES = 30
+#: Most characters of stored text shown for parameters that cannot be read.
+MAX_SHOWN_TEXT = 20000
 #: Fields the comparison page can add to the parameters.
 COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration")
 
@@ -84,7 +87,7 @@ class LibraryListFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         value = self.value()
-        if value in (None, ""):
+        if value in (None, "") or failed(request):
             return None
         try:
             return self.model_admin.narrow(request, queryset, self.make_filter(value))
@@ -181,7 +184,27 @@ class WhereListFilter(LibraryListFilter):
 # -- the change list ------------------------------------------------------------
 
 class RecordChangeList(ChangeList):
-    """Reads only the listed columns, and the tags of a page in one query."""
+    """Reads only the listed columns, and the tags of a page in one query;
+    dates of the date hierarchy up to 9999-12-31."""
+
+    def get_filters(self, request):
+        # Django bounds a chosen year, month or day by the next one, which
+        # does not exist after 9999-12-31: the bounds are made here.
+        keys = [f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day")]
+        lists = hasattr(self, "filter_params")   # Django >= 5.0: lists of values
+        name = "filter_params" if lists else "params"
+        params = getattr(self, name)
+        setattr(self, name, {k: v for k, v in params.items() if k not in keys})
+        try:
+            *specs, lookups, duplicates, active = super().get_filters(request)
+        finally:
+            setattr(self, name, params)
+        chosen = [(params[k][-1] if lists else params[k]) if k in params else None
+                  for k in keys]
+        if chosen[0] is not None and not failed(request):
+            bounds = date_bounds(self.date_hierarchy, *chosen)
+            lookups.update({k: [v] for k, v in bounds.items()} if lists else bounds)
+        return (*specs, lookups, duplicates, active)
 
     def get_results(self, request):
         super().get_results(request)
@@ -204,7 +227,13 @@ class TagActionForm(ActionForm):
 
 class RecordForm(forms.ModelForm):
     """The two things a person may change: tags (as ``smt tag``) and outcome
-    (as ``smt comment``)."""
+    (as ``smt comment``).
+
+    Both fields carry the value the page showed (Django's hidden initial
+    value), so a save changes only what this person edited: tags are added
+    and removed relative to the tags shown, never replaced by that (possibly
+    stale) list, and an outcome left as shown is not written back.
+    """
 
     tag_list = forms.CharField(
         required=False, label="Tags", widget=forms.TextInput(attrs={"size": 60}),
@@ -216,12 +245,28 @@ class RecordForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ("tag_list", "outcome"):
+            self.fields[name].show_hidden_initial = True
         record = getattr(self.instance, "smt_record", None)
         if record is not None:
             self.fields["tag_list"].initial = ", ".join(user_tags(record.tags))
 
     def clean_tag_list(self):
         return parse_tags(self.cleaned_data["tag_list"])
+
+    def tag_edits(self):
+        """``(added, removed)``: the tags typed but not shown, and the tags
+        shown but no longer typed. A form posted without the tags it showed
+        is compared with the record's tags now; one without ``tag_list``
+        changes no tag."""
+        field = self["tag_list"]
+        if field.html_name not in self.data:
+            return [], []
+        shown = self.data.get(field.html_initial_name)
+        shown = (parse_tags(shown) if shown is not None
+                 else user_tags(self.instance.smt_record.tags))
+        typed = self.cleaned_data["tag_list"]
+        return [t for t in typed if t not in shown], [t for t in shown if t not in typed]
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -279,7 +324,8 @@ class RecordAdmin(admin.ModelAdmin):
         return ctx
 
     def get_queryset(self, request):
-        return self.source().queryset()
+        queryset = self.source().queryset()
+        return queryset.none() if failed(request) else queryset
 
     def get_changelist(self, request, **kwargs):
         return RecordChangeList
@@ -318,6 +364,8 @@ class RecordAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         """Each word must occur in the label, reason or outcome (library text filters)."""
         from django.utils.text import smart_split, unescape_string_literal
+        if failed(request):
+            return queryset, False
         ctx = self.context(request)
         for word in smart_split(search_term):
             if word[:1] in "\"'" and word[-1:] == word[:1] and len(word) > 1:
@@ -326,7 +374,10 @@ class RecordAdmin(admin.ModelAdmin):
                 continue
             q = None
             for name in ("label", "reason", "outcome"):
-                part = get_filter(name)(word).to_q(ctx)
+                try:
+                    part = get_filter(name)(word).to_q(ctx)
+                except QueryError as err:
+                    raise QueryError(f"search: {_first_line(err)}") from None
                 q = part if q is None else q | part
             queryset = queryset.filter(q)
         return queryset, False
@@ -358,7 +409,7 @@ class RecordAdmin(admin.ModelAdmin):
     # -- list columns ----------------------------------------------------------
     @admin.display(description="timestamp", ordering="timestamp")
     def timestamp_display(self, obj):
-        return obj.timestamp.strftime("%Y-%m-%d %H:%M:%S")
+        return obj.timestamp.isoformat(sep=" ", timespec="seconds")[:19]   # years as 0001
 
     @admin.display(description="tags")
     def tags_display(self, obj):
@@ -402,13 +453,29 @@ class RecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="parameters")
     def parameters_display(self, obj):
-        from ..params import as_params
-        try:
-            params = as_params(obj.smt_record)
-        except QueryError as err:
-            return format_html('<p class="errornote">{}</p><pre>{}</pre>', err,
-                               obj.smt_record.parameters)
+        params = getattr(obj, "smt_params", None)
+        if params is None:
+            text = str(obj.smt_record.parameters)
+            cut = text[:MAX_SHOWN_TEXT] + ("…" if len(text) > MAX_SHOWN_TEXT else "")
+            return format_html('<p class="errornote">Cannot read these parameters; the '
+                               'stored text:</p><pre class="smt-pre">{}</pre>', cut)
         return parameters_tree(params)
+
+    def record_parameters(self, request, record):
+        """The parameters of ``record`` as a dict; None, named in a message on
+        the page, if they cannot be read (the lists count it as having none)."""
+        from ..params import as_params
+        reason = None
+        if isinstance(record.parameters, str):   # stored text, not a parameter set
+            reason = getattr(record.parameters, "reason", "not a parameter set Sumatra reads")
+        else:
+            try:
+                return as_params(record)
+            except (ValueError, TypeError, LookupError, RecursionError) as err:
+                reason = _first_line(err)
+        self.message_user(request, f"record {_cut(record.label)}: cannot read its "
+                                   f"parameters: {_cut(reason, 200)}", messages.WARNING)
+        return None
 
     @admin.display(description="repository")
     def repository_display(self, obj):
@@ -470,27 +537,32 @@ class RecordAdmin(admin.ModelAdmin):
                            obj=None):
         if obj is not None:
             context["subtitle"] = obj.label
+            obj.smt_params = self.record_parameters(request, obj.smt_record)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
-        """Outcome and tags in one transaction, tags through the store (as ``smt tag``)."""
+        """The outcome if it was edited, and the tag edits (:meth:`RecordForm.tag_edits`)
+        through the store's atomic tagging (as ``smt tag``), in one transaction."""
         store = self.source().store
-        old = set(user_tags(obj.smt_record.tags))
-        new = form.cleaned_data["tag_list"]
+        added, removed = form.tag_edits()
+        outcome = "outcome" in form.changed_data
         with transaction.atomic(using=store.db_alias):
-            if "outcome" in form.changed_data:
+            if outcome:
                 self.get_queryset(request).filter(pk=obj.pk).update(
                     outcome=form.cleaned_data["outcome"])
-            for tag in new:
-                if tag not in old:
-                    store.add_tag([obj.pk], tag)
-            for tag in sorted(old - set(new)):
+            for tag in added:
+                store.add_tag([obj.pk], tag)
+            for tag in removed:
                 store.remove_tag([obj.pk], tag)
+        request.smt_saved = added, removed, outcome
 
     def response_change(self, request, obj):
         # Sumatra's Record has no __str__: name records by label in messages.
-        self.message_user(request, f"Saved the tags and outcome of {obj.label}.",
-                          messages.SUCCESS)
+        added, removed, outcome = getattr(request, "smt_saved", ((), (), False))
+        done = ([f"added tag {t!r}" for t in added] + [f"removed tag {t!r}" for t in removed]
+                + (["changed the outcome"] if outcome else []))
+        self.message_user(request, f"{obj.label}: {', '.join(done)}." if done else
+                          f"{obj.label}: nothing changed.", messages.SUCCESS)
         if "_continue" in request.POST:
             return HttpResponseRedirect(request.get_full_path())
         return self.response_post_save_change(request, obj)
@@ -506,25 +578,38 @@ class RecordAdmin(admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except QueryError as err:  # e.g. a bad tag: nothing was changed
-            self.message_user(request, f"Nothing changed: {err}", messages.ERROR)
+            with page_notes(request):
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+            return _rendered(response)
+        except (QueryError, DatabaseError) as err:
+            if request.method != "POST":   # the page cannot be shown: back to the list
+                self.message_user(request, _first_line(err), messages.ERROR)
+                return HttpResponseRedirect(reverse(
+                    f"{self.admin_site.name}:django_store_record_changelist"))
+            # e.g. a bad tag: the transaction is rolled back, nothing was changed
+            self.message_user(request, f"Nothing changed: {_first_line(err)}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     # -- list page -----------------------------------------------------------------
     def changelist_view(self, request, extra_context=None):
+        """The list; a condition the library or the database cannot run (a bad
+        expression, glob or date, a query past the database's limits) is a
+        message above an empty list, the conditions kept in their boxes."""
         extra = {"where_value": request.GET.get("where", ""), "title": f"Records of {self.source().name}",
                  **(extra_context or {})}
         try:
-            return super().changelist_view(request, extra)
-        except DatabaseError as err:
-            if not request.GET.get("where"):
-                raise
-            self.message_user(request, f"parameters: the database could not run "
-                              f"{request.GET['where']!r}: {_first_line(err)}", messages.ERROR)
-            params = request.GET.copy()
-            params.pop("where")
-            return HttpResponseRedirect(f"{request.path}?{params.urlencode()}")
+            if any("\x00" in v for k, values in request.GET.lists() if k != SEARCH_VAR
+                   for v in values):   # PostgreSQL refuses them; Django's search box too
+                raise QueryError("null characters are not allowed")
+            with page_notes(request):
+                response = super().changelist_view(request, extra)
+            return _rendered(response)
+        except LIST_ERRORS as err:
+            self.message_user(request, list_error(request, err), messages.ERROR)
+        if request.method == "POST":   # an action failed: never run it twice
+            return HttpResponseRedirect(request.get_full_path())
+        request.smt_failed = True
+        return _rendered(super().changelist_view(request, extra))
 
     # -- actions -----------------------------------------------------------------
     def _action_tag(self, request):
@@ -572,15 +657,20 @@ class RecordAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected records as JSON")
     def export_json(self, request, queryset):
-        return self._export(queryset, "json")
+        return self._export(request, queryset, "json")
 
     @admin.action(description="Export selected records as CSV")
     def export_csv(self, request, queryset):
-        return self._export(queryset, "csv")
+        return self._export(request, queryset, "csv")
 
-    def _export(self, queryset, fmt):
+    def _export(self, request, queryset, fmt):
         """The selected records as ``smt query --format json --with-parameters`` or
-        ``--format csv`` prints them, in the order of the list."""
+        ``--format csv`` prints them, in the order of the list. What cannot be
+        read is named on the next page shown."""
+        with page_notes(request):
+            return self._export_rows(queryset, fmt)
+
+    def _export_rows(self, queryset, fmt):
         from ..cli.output import write
         from ..query import json_fields, query_rows
         labels = list(queryset.values_list("label", flat=True))
@@ -609,6 +699,16 @@ class RecordAdmin(admin.ModelAdmin):
     def compare_view(self, request):
         """The ParameterComparison table of records given by ``?ids=``, with
         ``depth`` (a number or ``all``), ``fold`` and ``field`` controls."""
+        try:
+            with page_notes(request):
+                response = self._compare_page(request)
+            return _rendered(response)
+        except (QueryError, DatabaseError) as err:
+            self.message_user(request, _first_line(err), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:django_store_record_changelist"))
+
+    def _compare_page(self, request):
         from ..compare import compare_view
         from ..params import FOLDED
         changelist = reverse(f"{self.admin_site.name}:django_store_record_changelist")
@@ -694,3 +794,63 @@ def _table(headers, rows):
         (format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows))
     return format_html('<table class="smt-table">{}{}</table>',
                        format_html("<thead><tr>{}</tr></thead>", head) if head else "", body)
+
+
+#: Errors of a list page shown as a message (see ``RecordAdmin.changelist_view``).
+LIST_ERRORS = (QueryError, DatabaseError, OverflowError)
+#: The query-string parameters of the list's conditions, as the page names them.
+CONDITIONS = {"where": "parameters", "q": "search", "tag": "tag", "status": "status",
+              "main_file": "main file", "version": "version", "timestamp__year": "year",
+              "timestamp__month": "month", "timestamp__day": "day"}
+
+
+def failed(request):
+    """Whether the list of ``request`` is shown again without its conditions."""
+    return getattr(request, "smt_failed", False)
+
+
+def _rendered(response):
+    """``response`` rendered now, so that the queries its template runs fail here."""
+    if hasattr(response, "render"):
+        response.render()
+    return response
+
+
+def list_error(request, err):
+    """The one-line message for a list whose conditions could not run."""
+    if isinstance(err, QueryError):
+        return _first_line(err)
+    shown = ", ".join(f"{CONDITIONS[k]} {_cut(v)!r}" for k, v in request.GET.items()
+                      if k in CONDITIONS and v)
+    what = "a date out of range" if isinstance(err, OverflowError) else _first_line(err)
+    return f"The database could not run {shown or 'this list'}: {what}."
+
+
+def _cut(text, limit=60):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def date_bounds(field, year, month=None, day=None):
+    """Lookups keeping the values of ``field`` in the chosen year, month or
+    day (in the current time zone); no upper bound after 9999-12-31."""
+    import datetime
+    from django.conf import settings
+    from django.utils.timezone import make_aware
+    try:
+        start = datetime.datetime(int(year), int(month or 1), int(day or 1))
+    except (TypeError, ValueError, OverflowError):
+        parts = "-".join(str(p) for p in (year, month, day) if p is not None)
+        raise QueryError(f"dates: there is no date {_cut(parts, 30)!r}") from None
+    try:
+        if day:
+            end = start + datetime.timedelta(days=1)
+        elif month:
+            end = (start + datetime.timedelta(days=32)).replace(day=1)
+        else:
+            end = start.replace(year=start.year + 1)
+    except (ValueError, OverflowError):
+        end = None
+    if settings.USE_TZ:
+        start, end = make_aware(start), end and make_aware(end)
+    return {f"{field}__gte": start, **({f"{field}__lt": end} if end else {})}

@@ -12,9 +12,13 @@ add the apps of :data:`INSTALLED_APPS`, the router, a database for the store
 (:func:`store_database`) and ``SMT_QUERY_ADMIN``.
 """
 import hashlib
+import ipaddress
 import json
 import os
+import re
 import secrets
+import socket
+import sys
 
 from ..errors import QueryError
 
@@ -139,6 +143,7 @@ def prepare(*, accounts, project=None, secret_key=None, allowed_hosts=LOCAL_HOST
             raise QueryError("Django is already configured without smt_query.admin; "
                              "set the admin up before any record store is opened")
         return None
+    tell_tightened(private_database(accounts))   # before Django's sqlite3 creates it
     extra = admin_settings(accounts=accounts, project=project,
                            secret_key=secret_key or secrets.token_urlsafe(50),
                            allowed_hosts=allowed_hosts, cookie_suffix=cookie_suffix,
@@ -150,34 +155,199 @@ def prepare(*, accounts, project=None, secret_key=None, allowed_hosts=LOCAL_HOST
     return extra
 
 
-def project_settings(project_path, *, host="127.0.0.1"):
+def project_settings(project_path, *, host="127.0.0.1", allowed_hosts=()):
     """:func:`prepare` for ``smt admin`` in ``project_path``: accounts and the
-    secret key under ``.smt/``, cookies named after the project, hosts from
-    ``host``."""
+    secret key under ``.smt/`` (readable by their owner only), cookies named
+    after the project, hosts from :func:`served_hosts`."""
     smt_dir = os.path.join(os.path.abspath(project_path), ".smt")
-    hosts = list(LOCAL_HOSTS)
-    if host not in hosts:
-        hosts.append("*" if host in ("0.0.0.0", "::", "") else host)
+    hosts = served_hosts(host, allowed_hosts)
     suffix = "_" + hashlib.sha1(smt_dir.encode()).hexdigest()[:8]
     return prepare(accounts=os.path.join(smt_dir, ACCOUNTS_FILE), project=project_path,
                    secret_key=secret_key(smt_dir), allowed_hosts=hosts, cookie_suffix=suffix)
 
 
+# -- files holding secrets ------------------------------------------------------------
+# The accounts database holds password hashes and live session keys; the
+# secret key signs sessions. Anyone who reads either can log in as anyone.
+
+#: The side files SQLite keeps next to a database (they hold its pages too).
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def private_file(path):
+    """Create ``path`` empty and readable by its owner only (mode 0600 from the
+    start: no moment where others may read it). Return False if it exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise QueryError(f"cannot create {path}: {err.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)   # exactly 0600 whatever the umask (never wider)
+    finally:
+        os.close(fd)
+    return True
+
+
+def make_private(paths):
+    """Make each existing file of ``paths`` readable by its owner only; return
+    those that were readable or writable by others. Raises :class:`QueryError`
+    if one cannot be changed (another user's file)."""
+    tightened = []
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            try:
+                os.chmod(path, mode & 0o700)
+            except OSError as err:
+                raise QueryError(f"{path} holds secrets and is readable by other users, and it "
+                                 f"cannot be changed ({err.strerror}): make it readable by its "
+                                 f"owner only (chmod 600 {path})") from None
+            tightened.append(path)
+    return tightened
+
+
+def private_database(path):
+    """Create the SQLite file ``path`` and tighten it and its side files (see
+    :func:`make_private`); return the files tightened. SQLite gives the side
+    files it creates the mode of the database file."""
+    private_file(path)
+    return make_private([path] + [path + side for side in SQLITE_SIDE_FILES])
+
+
+def tell_tightened(paths):
+    """Say on stderr which files holding secrets were made private."""
+    if paths:
+        one = len(paths) == 1
+        print(f"Note: {', '.join(paths)} {'was' if one else 'were'} readable by other users; "
+              f"{'it is' if one else 'they are'} now readable by the owner only (the admin's "
+              "accounts, sessions and key).", file=sys.stderr)
+
+
 def secret_key(smt_dir):
     """The project's admin secret key (made once, readable by its owner only)."""
     path = os.path.join(smt_dir, SECRET_KEY_FILE)
-    try:
-        with open(path, encoding="ascii") as f:
+    made = private_file(path)
+    tell_tightened(make_private([path]))
+    if not made:
+        with open(path, encoding="ascii", errors="replace") as f:
             key = f.read().strip()
         if key:
             return key
-    except FileNotFoundError:
-        pass
     key = secrets.token_urlsafe(50)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(key + "\n")
     return key
+
+
+# -- host names ---------------------------------------------------------------------
+
+#: Addresses meaning "every interface of this machine".
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
+def served_hosts(host, allowed=()):
+    """The ``ALLOWED_HOSTS`` of ``smt admin --host host``: the loopback names,
+    ``host`` itself -- or for a wildcard address (``0.0.0.0``, ``::``) this
+    machine's own names and addresses (:func:`machine_hosts`) -- and the names
+    of ``allowed`` (``--allowed-host``, checked by :func:`allowed_host`).
+    Requests for any other ``Host`` get 400: a page another site serves
+    cannot reach the admin by pointing its name at this machine."""
+    hosts = list(LOCAL_HOSTS)
+    if host in WILDCARD_HOSTS:
+        hosts += machine_hosts()
+    else:
+        hosts.append(host_entry(host))
+    hosts += [allowed_host(name) for name in allowed]
+    return list(dict.fromkeys(h for h in hosts if h))
+
+
+def host_entry(name):
+    """``name`` as Django compares ``Host`` headers: lower case, an IPv6
+    address in brackets."""
+    name = name.strip().lower()
+    try:
+        address = ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return name.rstrip(".")
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+_HOST_NAME = re.compile(r"\.?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?")
+
+
+def allowed_host(name):
+    """An ``--allowed-host`` ``name`` as an ``ALLOWED_HOSTS`` entry: a host name,
+    an IP address, or ``.example.org`` (that domain and its subdomains).
+    Raises :class:`QueryError` for anything else (``*``, a port, a URL)."""
+    text = name.strip().lower()
+    entry = host_entry(text)
+    if entry.startswith("[") or _is_address(entry) or _HOST_NAME.fullmatch(text):
+        return entry
+    why = ("it would accept any Host header" if "*" in text else
+           "give the name without a port" if re.fullmatch(r"[^:]+:\d+", text) else
+           "use a host name, an IP address or .domain")
+    raise QueryError(f"bad allowed host {name!r}: {why}")
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def machine_hosts():
+    """This machine's names and addresses, as far as they are known without
+    asking other machines: its host name, the addresses ``/etc/hosts`` (or
+    the system's resolver) gives it, and the addresses of its network
+    interfaces (Linux)."""
+    names = []
+    hostname = socket.gethostname()
+    if hostname:
+        names.append(hostname)
+        try:
+            infos = socket.getaddrinfo(hostname, None, flags=socket.AI_CANONNAME)
+        except (OSError, UnicodeError):
+            infos = []
+        names += [info[3] for info in infos[:1] if info[3]]
+        names += [info[4][0] for info in infos]
+    names += _interface_addresses()
+    return [host_entry(n.split("%")[0]) for n in names]
+
+
+def _interface_addresses():
+    """The addresses of the network interfaces (Linux: ``ioctl`` for IPv4,
+    ``/proc/net/if_inet6`` for IPv6); none elsewhere."""
+    out = []
+    try:
+        import fcntl
+        import struct
+        interfaces = socket.if_nameindex()
+    except (ImportError, OSError, AttributeError):
+        interfaces = []
+    for _, name in interfaces:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            try:
+                answer = fcntl.ioctl(sock.fileno(), 0x8915,   # SIOCGIFADDR
+                                     struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue
+        out.append(socket.inet_ntoa(answer[20:24]))
+    try:
+        with open("/proc/net/if_inet6", encoding="ascii") as f:
+            out += [str(ipaddress.IPv6Address(bytes.fromhex(line.split()[0])))
+                    for line in f if line.strip()]
+    except (OSError, ValueError):
+        pass
+    return out
 
 
 def store_database(project_path):

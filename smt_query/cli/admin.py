@@ -26,10 +26,16 @@ Examples:
               help="Port to listen on (0: any free port).")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Requests served at once.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests for NAME (the host name or address clients use, "
+                   "e.g. behind a proxy; '.example.org' takes its subdomains too). "
+                   "Repeatable. Without it: the loopback names, the --host address, and for "
+                   "0.0.0.0 or :: this machine's names and addresses; other Host headers "
+                   "get 400 Bad Request.")
 @click.option("--create-user", metavar="NAME",
               help="Create the account NAME and exit. The password is asked for, or read "
                    "from the first line of stdin when it is piped.")
-def admin(host, port, threads, create_user):
+def admin(host, port, threads, allowed_hosts, create_user):
     """Browse, filter, tag and compare the project's records in a browser.
 
     Serves the Django admin over the record store of the Sumatra project in
@@ -41,7 +47,7 @@ def admin(host, port, threads, create_user):
         if create_user is None:
             _require("waitress", "whitenoise")
         from ..admin.wsgi import setup
-        source = setup(host=host)
+        source = setup(host=host, allowed_hosts=allowed_hosts)
         from ..admin import accounts
         if create_user is not None:
             accounts.create_user(create_user, _read_password())
@@ -98,6 +104,9 @@ def _serve(source, host, port, threads):
         note(f"Warning: listening on {host}, reachable from other machines, over plain HTTP "
              "(passwords and session cookies travel unencrypted). Prefer the default "
              "127.0.0.1 and an SSH tunnel, or put an HTTPS proxy in front.")
+        from django.conf import settings
+        note(f"Answering requests for {', '.join(settings.ALLOWED_HOSTS)} only "
+             "(add names with --allowed-host).")
     address = server.effective_host, server.effective_port
     shown = f"[{address[0]}]" if ":" in str(address[0]) else address[0]
     note(f"Serving the admin of project {source.name!r} at http://{shown}:{address[1]}/ "

@@ -23,7 +23,16 @@ def record_days(queryset, field):
         return None
     texts = (queryset.order_by().annotate(smt_day=Substr(Cast(field, CharField()), 1, 10))
              .values_list("smt_day", flat=True).distinct())
-    return sorted(datetime.date.fromisoformat(text) for text in texts if text)
+    return sorted(filter(None, map(_day, texts)))
+
+
+def _day(text):
+    """The date of a timestamp's text; None for one without a calendar day
+    (PostgreSQL's ``infinity``, written by hand)."""
+    try:
+        return datetime.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
 
 
 @register.inclusion_tag("admin/date_hierarchy.html")
@@ -31,11 +40,14 @@ def smt_date_hierarchy(cl):
     """Django's date hierarchy (same links, same template), from one query of
     distinct days instead of a minimum, a maximum and a per-row truncation."""
     field = cl.date_hierarchy
+    year_field, month_field, day_field = (f"{field}__{part}" for part in ("year", "month", "day"))
+    year, month, day = (cl.params.get(f) for f in (year_field, month_field, day_field))
+    if year is not None and not _is_date(year, month, day):   # the page says why
+        year = month = day = None
+        cl.params = {k: v for k, v in cl.params.items() if not k.startswith(f"{field}__")}
     days = record_days(cl.queryset, field)
     if days is None:
         return date_hierarchy(cl)
-    year_field, month_field, day_field = (f"{field}__{part}" for part in ("year", "month", "day"))
-    year, month, day = (cl.params.get(f) for f in (year_field, month_field, day_field))
 
     def link(filters):
         return cl.get_query_string(filters, [f"{field}__"])
@@ -66,3 +78,11 @@ def smt_date_hierarchy(cl):
     return {"show": True, "back": None,
             "choices": [{"link": link({year_field: str(y)}), "title": str(y)}
                         for y in sorted({d.year for d in days})]}
+
+
+def _is_date(year, month, day):
+    try:
+        datetime.date(int(year), int(month or 1), int(day or 1))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
