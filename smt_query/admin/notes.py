@@ -18,23 +18,14 @@ _page = contextvars.ContextVar("smt_admin_page_notes", default=None)
 _lock = threading.Lock()
 
 
-def _category():
-    """The library's warning class for stored data (None before it exists)."""
-    from .. import errors
-    return getattr(errors, "StoredDataWarning", None)
-
-
 @contextlib.contextmanager
 def page_notes(request):
     """Show the warnings about stored data raised inside the block as
     messages on ``request``'s page (each text once). Enter it before the
     page is rendered: messages added while rendering would show on the next
     page only."""
-    category = _category()
-    if category is None:
-        yield
-        return
-    _install(category)
+    from ..errors import StoredDataWarning
+    _install(StoredDataWarning)
     notes = []
     token = _page.set(notes)
     try:
