@@ -459,12 +459,12 @@ def _parse_or_note(parse, label, errors):
 
 
 def _load_project(project):
-    from sumatra.projects import Project, load_project
+    from sumatra.projects import Project
     if isinstance(project, Project):
         return project
-    from .query import project_dir
+    from .query import load_project, project_dir
     path = project_dir(project)
-    _register_store_of(path)
+    _register_store_of(path)    # reads (and checks) .smt/project first
     return load_project(path)
 
 

@@ -14,17 +14,13 @@ def setup(project=None, host="127.0.0.1"):
     """Configure Django to serve the admin of the project at or above ``project``
     (default: the current directory); return the loaded
     :class:`~smt_query.admin.source.Source`."""
-    from sumatra.projects import load_project
     from sumatra.recordstore import DjangoRecordStore
     from ..errors import QueryError
-    from ..query import project_dir
+    from ..query import load_project, project_dir
     from ..recordstore import configure_django
     from .settings import project_settings
     root = project_dir(project)
-    try:
-        store = load_project(root).record_store  # Sumatra names its database first
-    except IOError as err:
-        raise QueryError(str(err)) from None
+    store = load_project(root).record_store  # Sumatra names its database first
     if not isinstance(store, DjangoRecordStore):
         raise QueryError(f"the admin needs a Django record store (SQLite or PostgreSQL); "
                          f"this project uses {store}")
