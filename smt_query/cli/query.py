@@ -64,7 +64,7 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
                     shown = lib.describe_spec(lib.load_query(name))
                 except QueryError as err:
                     shown = f"(not valid: {str(err).split(': ', 1)[-1]})"
-                click.echo(clean_line(f"{name}\t{shown}"))
+                click.echo(f"{clean_line(name)}\t{clean_line(shown)}")
             return
         if add_tag and remove_tag:
             raise click.UsageError("use either --add-tag or --remove-tag, not both")
