@@ -107,7 +107,7 @@ def write(rows, columns, fmt, out=None, csv_raw=False):
         out.write("\n")
     elif fmt == "csv":
         guard = (lambda text, value=None: text) if csv_raw else csv_cell
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv.writer(_RowsEndingInNewline(out), lineterminator="\r\n")
         writer.writerow([guard(str(c)) for c in columns])
         for row in rows:
             writer.writerow([guard(_cell(c, row.get(c), one_line=False), row.get(c))
@@ -124,6 +124,18 @@ def write(rows, columns, fmt, out=None, csv_raw=False):
         width = shutil.get_terminal_size().columns if out.isatty() else None
         for line in table_lines(rows, columns, width):
             out.write(line + "\n")
+
+
+class _RowsEndingInNewline:
+    """A file for csv.writer: rows end in "\\n". The writer is told "\\r\\n",
+    so that it quotes every cell holding a carriage return too (with "\\n"
+    it would leave a lone "\\r" bare, and readers would split the row)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, row):       # csv.writer writes one row per call
+        return self.out.write(row[:-2] + "\n")
 
 
 def table_lines(rows, columns, width=None):
