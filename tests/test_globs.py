@@ -163,7 +163,7 @@ def test_cli_and_view_glob_agree_with_python(demo_project):
     from support import sumatra_records
     view = RecordStoreView(project=demo_project.path)
     oracle = RecordStoreView(records=sumatra_records(demo_project.path))
-    for pattern in ("*?*?*?*?*?*?*?*?*!", "2020091?-*", "*[!0-9a-f]", "[z-a]*", "*_[0-9]?????"):
+    for pattern in ("[z-a]*", "*?*?*?*?*?*?*?*?*!", "2020091?-*", "*[!0-9a-f]", "*_[0-9]?????"):
         expected = oracle.filter.label(pattern).labels()
         assert view.filter.label(pattern).labels() == expected
         assert view.filter.label(pattern).pushed_down
