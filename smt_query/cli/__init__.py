@@ -34,6 +34,10 @@ class OneLineErrors:
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+        try:
+            sys.stdout.flush()      # what is left, while a closed pipe is still handled
+        except BrokenPipeError:
+            _discard_output()
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx):
