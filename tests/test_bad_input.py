@@ -337,7 +337,6 @@ def test_damaged_project_file_python_and_clirunner(bad_project, chdir):
 # -- saved queries ---------------------------------------------------------------------
 
 BAD_SAVED_FILES = {
-    "not JSON": ("{queries", "cannot read saved queries"),
     "a list": ("[]", "cannot read saved queries"),
     "queries a list": ('{"queries": []}', "cannot read saved queries"),
     "query a number": ('{"queries": {"q": 5}}', "not valid"),
