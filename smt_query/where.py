@@ -430,7 +430,8 @@ def _sql_form(expr):
     each And, ``!=``/``not in`` into one ``not in``), so that a long
     disjunction becomes one set lookup."""
     if isinstance(expr, Not):    # leaves are two-valued: not not x is x
-        return expr.child.child if isinstance(expr.child, Not) else Not(_sql_form(expr.child))
+        inner = expr.child
+        return _sql_form(inner.child) if isinstance(inner, Not) else Not(_sql_form(inner))
     if not isinstance(expr, _Junction):
         return expr
     ops = ("==", "in") if isinstance(expr, Or) else ("!=", "not in")

@@ -228,6 +228,7 @@ def _sql_params(view):
     " or ".join(f"optimizer.lr == {i / 1000}" for i in range(1000)) + " or nsteps == 5000",
     "duration in [" + ", ".join(str(i) for i in range(2000)) + "]",
     " or ".join(f"label == 'x{i}'" for i in range(1000)) + " or label ~ '0915'",
+    "not not (" + " or ".join(f"optimizer.model.seed == {i}" for i in range(1000)) + ")",
 ])
 def test_long_lists_and_disjunctions_run_in_sql(demo_project, oracle, view, unchanged, text):
     """A long list is one set lookup, sent as one parameter: no limit on the
