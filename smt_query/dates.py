@@ -6,6 +6,12 @@ were made. Every accepted form denotes a span ``[start, end)``: ``2020`` a year,
 ``202009`` a month, ``20200912`` a day, ``2020-09-12T13:30`` a minute, a
 ``datetime`` an instant. ``after`` uses ``start`` (inclusive), ``before`` uses
 ``start`` (exclusive) and ``on`` the whole span.
+
+Every date from year 1 to 9999 is accepted. A span reaching past the last
+representable instant (``on(9999)``, ``9999-12-31``) has ``end = None``: it
+is open at the end, which selects exactly the same records. Dates outside
+that range (a time zone moving ``0001-01-01T00:00`` into year 0) raise
+:class:`QueryError`.
 """
 import datetime as _dt
 import math
@@ -19,18 +25,33 @@ _DIGITS = re.compile(r"^\d{4,8}$")
 _LABEL = re.compile(r"^(\d{8})-(\d{2})(\d{2})(\d{2})$")  # Sumatra's %Y%m%d-%H%M%S
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
-# Widths of the spans denoted by tuples of 1..6 fields.
-_UNITS = ("year", "month", "day", "hour", "minute", "second")
+# Widths of the spans denoted by tuples of 1..7 fields.
+_UNITS = ("year", "month", "day", "hour", "minute", "second", "microsecond")
 
 
 def _add(start, unit):
-    """``start`` plus one ``unit`` (calendar aware for years and months)."""
-    if unit == "year":
-        return start.replace(year=start.year + 1)
-    if unit == "month":
-        year, month = divmod(start.month, 12)
-        return start.replace(year=start.year + year, month=month + 1)
-    return start + _dt.timedelta(**{unit + "s": 1})
+    """``start`` plus one ``unit`` (calendar aware for years and months);
+    None past the last representable instant (an open end)."""
+    try:
+        if unit == "year":
+            return start.replace(year=start.year + 1)
+        if unit == "month":
+            year, month = divmod(start.month, 12)
+            return start.replace(year=start.year + year, month=month + 1)
+        return start + _dt.timedelta(**{unit + "s": 1})
+    except (ValueError, OverflowError):   # year 10000
+        return None
+
+
+def _in_utc(when, text):
+    """``when`` (naive: UTC) as an aware UTC datetime, or a QueryError if
+    that falls outside years 1 to 9999."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise QueryError(f"bad date {text}: out of range in UTC (years 1 to 9999)") from None
 
 
 def _from_fields(fields, text):
@@ -42,7 +63,7 @@ def _from_fields(fields, text):
         start = _dt.datetime(*padded, tzinfo=UTC)
     except (ValueError, OverflowError) as err:
         raise QueryError(f"bad date {text}: {err}") from None
-    return start, _add(start, _UNITS[min(len(fields), 6) - 1])
+    return start, _add(start, _UNITS[len(fields) - 1])
 
 
 def _from_digits(digits, text):
@@ -74,19 +95,16 @@ def _from_string(text):
         raise QueryError(
             f"bad date {text!r}: use 2020, 202009, 20200912, 2020-09-12, "
             "2020-09-12T13:30 or a label timestamp such as 20200912-133000") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
+    when = _in_utc(when, repr(text))
     time = re.match(r"\d\d(:\d\d)?(:\d\d)?", re.split("[T ]", s, 1)[-1]) if len(s) > 10 else None
     unit = ("day", "hour", "minute", "second")[0 if time is None else 1 + sum(
         g is not None for g in time.groups())]
-    if when.microsecond:
-        return when, when + _dt.timedelta(microseconds=1)
-    return when, _add(when, unit)
+    return when, _add(when, "microsecond" if when.microsecond else unit)
 
 
 def date_span(date, *args):
-    """Return the UTC span ``(start, end)`` that ``date`` denotes.
+    """Return the UTC span ``(start, end)`` that ``date`` denotes (``end`` is
+    None when it would fall past year 9999: the span is open there).
 
     Accepts an integer of 4 to 8 digits (``2020``, ``202009``, ``20200912``),
     a tuple or several integers as for :class:`datetime.datetime`, a
@@ -99,7 +117,7 @@ def date_span(date, *args):
     if isinstance(date, _dt.datetime):
         if args:
             raise QueryError("bad date: give either a datetime or date fields, not both")
-        when = date.replace(tzinfo=UTC) if date.tzinfo is None else date.astimezone(UTC)
+        when = _in_utc(date, str(date))
         return when, when
     if isinstance(date, _dt.date):
         if args:
@@ -123,7 +141,8 @@ def date_span(date, *args):
 
 
 def on_span(date, *args):
-    """Span for ``on``: an instant (a ``datetime``) widens to its whole day."""
+    """Span for ``on``: an instant (a ``datetime``) widens to its whole day;
+    ``end`` is None when the span reaches past year 9999."""
     start, end = date_span(date, *args)
     if start == end:
         start = start.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -685,11 +685,10 @@ def use_query_store(enable=True, path=None):
     Only the class name in ``.smt/project`` changes; the records stay where
     they are, so switching back and forth is safe. Returns the previous class.
     """
-    from .query import project_dir
+    from .query import project_dir, read_project_file
     project_file = os.path.join(project_dir(path), ".smt", "project")
-    with open(project_file, encoding="utf-8") as f:
-        state = json.load(f)
-    store = state.get("record_store")
+    state = read_project_file(path)
+    store = state["record_store"]
     current = _django_store_type(store, "can be switched")
     store["type"] = QUERY_STORE if enable else SUMATRA_STORE
     tmp = project_file + ".tmp"

@@ -20,24 +20,30 @@ def _falls_back(method):
     """Run the view ``method``; if the database refuses a stored parameter
     set that a pushed-down ``where`` condition reads (see
     :func:`smt_query.where.unreadable_params`), mark the store so parameters
-    are read in Python from then on, and run it again."""
+    are read in Python from then on, and run it again. If it refuses the
+    query as too large or too deeply nested for it (see
+    :func:`smt_query.where.query_too_large`), run every filter of this view
+    in Python instead."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         store = self._store
-        if store is None or not store.params_in_sql:
+        if store is None or (not store.params_in_sql and self._sql_refused):
             return method(self, *args, **kwargs)
         from django.db import DatabaseError, connections, transaction
-        from .where import unreadable_params
-        nested = connections[store.db_alias].in_atomic_block
-        try:   # a savepoint keeps an outer transaction usable after the error
-            with transaction.atomic(using=store.db_alias) if nested else nullcontext():
-                return method(self, *args, **kwargs)
-        except DatabaseError as exc:
-            if not unreadable_params(exc):
-                raise
-        store.params_in_sql = False
-        self._cache.clear()
-        return method(self, *args, **kwargs)
+        from .where import query_too_large, unreadable_params
+        while True:
+            nested = connections[store.db_alias].in_atomic_block
+            try:   # a savepoint keeps an outer transaction usable after the error
+                with transaction.atomic(using=store.db_alias) if nested else nullcontext():
+                    return method(self, *args, **kwargs)
+            except DatabaseError as exc:
+                if query_too_large(exc) and not self._sql_refused:
+                    self._sql_refused = True
+                elif store.params_in_sql and unreadable_params(exc):
+                    store.params_in_sql = False
+                else:
+                    raise
+            self._cache.clear()
     return run
 
 
@@ -82,6 +88,8 @@ class RecordStoreView:
     shows a bar on stderr while Python filters read records (``None``: only
     on a terminal).
     """
+
+    _sql_refused = False   # the database found this view's query too large
 
     def __init__(self, records=None, project=None, *, pushdown=True, progress=False):
         self._filters = ()
@@ -131,7 +139,7 @@ class RecordStoreView:
                 ctx = self._store.context()
                 qs, post = self._store.queryset(self.project.name), []
                 for fltr in self._filters:
-                    q = fltr.to_q(ctx)
+                    q = None if self._sql_refused else fltr.to_q(ctx)
                     if q is None:
                         post.append(fltr)
                     else:
@@ -443,12 +451,12 @@ def _attach_parameters(rows, errors):
 
 
 def _load_project(project):
-    from sumatra.projects import Project, load_project
+    from sumatra.projects import Project
     if isinstance(project, Project):
         return project
-    from .query import project_dir
+    from .query import load_project, project_dir
     path = project_dir(project)
-    _register_store_of(path)
+    _register_store_of(path)    # reads (and checks) .smt/project first
     return load_project(path)
 
 

@@ -52,6 +52,17 @@ _FIELD_OPS = {
     "tags": ("contains", "not contains", "~", "matches"),
 }
 
+#: Deepest nesting of 'and', 'or' and 'not' in one expression (after
+#: flattening: ``a or (b or c)`` is one level, redundant parentheses none).
+MAX_DEPTH = 100
+#: Deepest nesting of list literals (``[[1], [2]]`` is two levels).
+MAX_LIST_DEPTH = 32
+# Most terms joined in one SQL condition (beyond, Python finishes the filter):
+# SQLite refuses expressions deeper than 1000.
+_MAX_SQL_TERMS = 256
+# A leaf on a parameter costs ~35 µs per row in SQL on either database;
+# reading records for Python costs about as much as 30 of them (measured).
+_MAX_PARAM_LEAVES = 32
 # Numbers compared in SQL: |x| < 2**53, and 0 or |x| >= 1e-300 (see _pg_number).
 _SAFE_INT = 2 ** 53
 _TINY_FLOAT = 1e-300
@@ -110,14 +121,16 @@ def ordered(op, a, b):
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
-def _normalize(value):
+def _normalize(value, depth=0):
     """A literal as the language sees it: tuples -> lists, numpy -> Python."""
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
         value = value.tolist()
+    if (_is_list(value) or isinstance(value, dict)) and depth == MAX_LIST_DEPTH:
+        raise QueryError(f"lists nested too deeply: at most {MAX_LIST_DEPTH} levels")
     if _is_list(value):
-        return [_normalize(v) for v in value]
+        return [_normalize(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _normalize(v) for k, v in value.items()}
+        return {k: _normalize(v, depth + 1) for k, v in value.items()}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise QueryError(f"cannot compare with {value!r} (a {type(value).__name__})")
@@ -280,6 +293,14 @@ class Expr:
         it cannot read exactly as Python does; set the store's
         ``params_in_sql`` to False and plan again (a view does this itself).
         """
+        q = _sql_form(self)._q(ctx)
+        if (q is not None and ctx.vendor == "sqlite" and tree_depth(self) > 0
+                and not _sqlite_accepts(q, ctx)):
+            return None    # too deep for SQLite's parser: Python finishes
+        return q
+
+    def _q(self, ctx):
+        """:meth:`to_q` of a tree already in :func:`_sql_form`."""
         if self.uses_params and not self.uses_fields:
             return _param_q(self, ctx)     # one condition: one pass over the parameters
         return self._to_q(ctx)
@@ -320,9 +341,12 @@ class _Junction(Expr):
 
     def _to_q(self, ctx):
         from django.db.models import Q
+        children = _grouped(self)
+        if len(children) > _MAX_SQL_TERMS:
+            return None     # too long a condition for SQL: Python finishes
         q = Q() if self.EMPTY else Q(pk__in=[])
-        for child in _grouped(self):
-            part = child.to_q(ctx)
+        for child in children:
+            part = child._q(ctx)
             if part is None:
                 return None
             q = self._combine(q, part)
@@ -371,11 +395,100 @@ class Not(Expr):
         return not self.child.evaluate(params, fields)
 
     def _to_q(self, ctx):
-        q = self.child.to_q(ctx)
+        q = self.child._q(ctx)
         return None if q is None else ~q
 
     def __str__(self):
         return "not " + _wrap(self.child, (And, Or))
+
+
+def tree_depth(expr):
+    """Levels of And/Or/Not in ``expr`` (found without recursion)."""
+    depth, stack = 0, [(expr, 0)]
+    while stack:
+        node, d = stack.pop()
+        depth = max(depth, d)
+        if isinstance(node, (_Junction, Not)):
+            stack.extend((child, d + 1) for child in node.children)
+    return depth
+
+
+def check_tree(expr):
+    """``expr`` if it is an :class:`Expr` at most :data:`MAX_DEPTH` levels
+    deep (deeper trees would exhaust Python's stack), else a QueryError."""
+    if not isinstance(expr, Expr):
+        raise QueryError(f"a where condition is a string or an Expr, not {expr!r}")
+    if tree_depth(expr) > MAX_DEPTH:
+        raise QueryError(f"where condition nested too deeply: at most {MAX_DEPTH} levels of "
+                         "And, Or and Not inside one another")
+    return expr
+
+
+def _sql_form(expr):
+    """``expr`` as SQL is made from it, selecting the same records: in each
+    Or, the ``==``/``in`` comparisons of one key merge into one ``in`` (in
+    each And, ``!=``/``not in`` into one ``not in``), so that a long
+    disjunction becomes one set lookup."""
+    if isinstance(expr, Not):    # leaves are two-valued: not not x is x
+        inner = expr.child
+        return _sql_form(inner.child) if isinstance(inner, Not) else Not(_sql_form(inner))
+    if not isinstance(expr, _Junction):
+        return expr
+    ops = ("==", "in") if isinstance(expr, Or) else ("!=", "not in")
+    children, same_key = [], {}
+    for child in map(_sql_form, expr.children):
+        if isinstance(child, Compare) and child.op in ops:
+            same_key.setdefault(child.key, []).append(child)
+        else:
+            children.append(child)
+    for key, nodes in same_key.items():
+        if len(nodes) == 1:
+            children.extend(nodes)
+        else:
+            children.append(Compare(key, ops[1], [v for node in nodes for v in (
+                node.value if node.op == ops[1] else [node.value])]))
+    return type(expr)(children)
+
+
+_SQLITE_MARGIN = 6
+
+
+def _sqlite_accepts(q, ctx):
+    """Whether SQLite can prepare a query filtered by ``q``: its parser has
+    a fixed stack, which nested conditions on long keys can overflow.
+    Prepared with EXPLAIN, never run, nested a few levels deeper than
+    here: the queries that use it nest it in a subquery or two."""
+    from django.core.exceptions import EmptyResultSet, FullResultSet
+    from django.db import DatabaseError, connections
+    from django.db.models import Q
+    for n in range(_SQLITE_MARGIN):   # alternate: Django flattens nodes of one kind
+        q = (q & Q(pk__gte=-n)) if n % 2 else (q | Q(pk__lt=-n))
+    query = ctx.models.Record.objects.using(ctx.alias).filter(q).values("pk").query
+    try:
+        sql, params = query.get_compiler(ctx.alias).as_sql()
+    except (EmptyResultSet, FullResultSet):
+        return True
+    try:
+        with connections[ctx.alias].cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql, params)
+    except DatabaseError as exc:
+        if query_too_large(exc):
+            return False
+        raise
+    return True
+
+
+def query_too_large(exc):
+    """Whether the database error ``exc`` says a query is too large or too
+    deeply nested for it (a limit of the query, not a fault of the store)."""
+    cause = exc.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    if code in ("54000", "54001", "54011", "54023"):   # program_limit_exceeded, stack depth,
+        return True                                    # too many columns, arguments
+    text = str(exc)
+    return any(s in text for s in ("parser stack overflow", "Expression tree is too large",
+                                   "too many SQL variables", "too many terms in compound",
+                                   "too many arguments on function", "string or blob too big"))
 
 
 def _grouped(node):
@@ -573,9 +686,17 @@ def _check_field(node):
             if isinstance(v, bool) or not isinstance(v, (int, str)):
                 raise QueryError(f"{field} compares with dates such as 20200912 or "
                                  f"'2020-09-12T13:30', not {format_value(v)}")
-            start, end = date_span(v)
-            spans.append((start, end if end > start else start + _dt.timedelta(microseconds=1)))
+            start, end = date_span(v)   # an instant is a span of 1 µs
+            spans.append((start, end if end is None or end > start else _next_instant(start)))
         node.spans = spans
+
+
+def _next_instant(when):
+    """``when`` plus 1 µs; None (an open end) past the last datetime."""
+    try:
+        return when + _dt.timedelta(microseconds=1)
+    except OverflowError:
+        return None
 
 
 def _field_value(node, fields):
@@ -609,10 +730,11 @@ def _test_date(node, fields):
     if value is _NO_VALUE:
         return False
     ts = as_utc(value)
-    inside = any(start <= ts < end for start, end in node.spans)
-    start, end = node.spans[0]
+    inside = any(start <= ts and (end is None or ts < end) for start, end in node.spans)
+    start, end = node.spans[0]   # end None: past year 9999, later than any timestamp
     return {"==": inside, "in": inside, "!=": not inside, "not in": not inside,
-            "<": ts < start, "<=": ts < end, ">": ts >= end, ">=": ts >= start}[node.op]
+            "<": ts < start, "<=": end is None or ts < end, ">": end is not None and ts >= end,
+            ">=": ts >= start}[node.op]
 
 
 def status_words(fields):
@@ -680,7 +802,8 @@ def parse(text):
 
 
 class _Parser:
-    """Recursive descent: or < and < not < comparison."""
+    """Precedence parsing: or < and < not < comparison, without recursion
+    (lists recurse, at most :data:`MAX_LIST_DEPTH` deep)."""
 
     def __init__(self, text):
         self.text, self.pos = text, 0
@@ -733,30 +856,75 @@ class _Parser:
         return expr
 
     def parse_or(self):
-        items = [self.parse_and()]
-        while self.word("or"):
-            items.append(self.parse_and())
-        return items[0] if len(items) == 1 else Or(items)
+        """The whole expression: or < and < not < comparison.
 
-    def parse_and(self):
-        items = [self.parse_not()]
-        while self.word("and"):
-            items.append(self.parse_not())
-        return items[0] if len(items) == 1 else And(items)
+        Groups in parentheses are kept on an explicit stack, not by
+        recursion, so any number of them parses; nested and/or of the same
+        kind are flattened. Each operand is ``(expr, depth, position)``; a
+        tree deeper than :data:`MAX_DEPTH` is an error at the operand
+        that makes it so.
+        """
+        groups = []              # enclosing groups: (ors, ands, nots, position of '(')
+        ors, ands, nots = [], [], []   # nots: positions of the pending 'not's
+        while True:
+            self.skip()
+            while self.word("not"):
+                nots.append(self.pos - 3)
+                self.skip()
+            if self.symbol("("):
+                groups.append((ors, ands, nots, self.pos - 1))
+                ors, ands, nots = [], [], []
+                continue
+            operand = (self.parse_comparison(), 0, self.pos)
+            while True:            # close the groups this operand ends
+                ands.append(self.negated(operand, nots))
+                if self.word("and"):
+                    nots = []
+                    break
+                ors.append(self.junction(And, ands))
+                ands = []
+                if self.word("or"):
+                    nots = []
+                    break
+                operand = self.junction(Or, ors)
+                if not groups:
+                    return operand[0]
+                ors, ands, nots, start = groups.pop()
+                if not self.symbol(")"):
+                    self.error(f"expected ')' to close the '(' at position {start + 1}, "
+                               f"found {self.describe_next()}")
+                operand = operand[0], operand[1], start
 
-    def parse_not(self):
-        if self.word("not"):
-            return Not(self.parse_not())
-        return self.parse_primary()
+    def negated(self, operand, nots):
+        """``operand`` under the 'not's written before it (innermost last)."""
+        expr, depth, pos = operand
+        for not_pos in reversed(nots):
+            expr, depth, pos = Not(expr), depth + 1, not_pos
+            self.check_depth(depth, pos)
+        return expr, depth, pos
 
-    def parse_primary(self):
-        start = self.pos
-        if self.symbol("("):
-            expr = self.parse_or()
-            if not self.symbol(")"):
-                self.error(f"expected ')' to close the '(' at position {start + 1}, "
-                           f"found {self.describe_next()}")
-            return expr
+    def junction(self, cls, operands):
+        """``cls`` (And or Or) of ``operands``, flattening those of the same kind."""
+        if len(operands) == 1:
+            return operands[0]
+        children, depth, pos = [], 0, operands[0][2]
+        for expr, d, p in operands:
+            if type(expr) is cls:
+                children.extend(expr.children)
+            else:
+                children.append(expr)
+                d += 1
+            if d > depth:
+                depth, pos = d, p
+        self.check_depth(depth, pos)
+        return cls(children), depth, pos
+
+    def check_depth(self, depth, pos):
+        if depth > MAX_DEPTH:
+            self.error(f"nested too deeply: at most {MAX_DEPTH} levels of 'and', 'or' and "
+                       "'not' inside one another", pos)
+
+    def parse_comparison(self):
         self.skip()
         if self.pos >= len(self.text):
             self.error("expected a key, a value or '(' but the expression ends")
@@ -865,7 +1033,7 @@ class _Parser:
             return Field(parts[0])
         return Key(parts)
 
-    def parse_value(self, expected):
+    def parse_value(self, expected, depth=0):
         self.skip()
         start = self.pos
         if self.pos >= len(self.text):
@@ -874,13 +1042,15 @@ class _Parser:
         if c in "'\"":
             return self.parse_string()
         if c == "[":
+            if depth == MAX_LIST_DEPTH:
+                self.error(f"lists nested too deeply: at most {MAX_LIST_DEPTH} levels")
             self.pos += 1
             items = []
             while True:
                 self.skip()
                 if self.symbol("]"):
                     return items
-                items.append(self.parse_value("expected a value or ']' in the list"))
+                items.append(self.parse_value("expected a value or ']' in the list", depth + 1))
                 if self.symbol(","):
                     continue
                 if self.symbol("]"):
@@ -946,12 +1116,24 @@ def _safe_number(x):
     return math.isfinite(x) and (x == 0 or _TINY_FLOAT <= abs(x) < _SAFE_INT)
 
 
+def sql_text_ok(text):
+    """Whether ``text`` can be sent to both databases as is (no NUL, no
+    lone surrogates)."""
+    if "\0" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _sql_value_ok(x):
     """Whether a literal can be sent to SQL as is (numbers safe, no NUL, no dict)."""
     if _is_number(x):
         return _safe_number(x)
     if isinstance(x, str):
-        return "\0" not in x
+        return sql_text_ok(x)
     if isinstance(x, list):
         return all(map(_sql_value_ok, x))
     return x is None or isinstance(x, bool)
@@ -1073,7 +1255,7 @@ def _field_q(node, ctx):
     if op == "~":
         return present & Q(GreaterThan(StrIndex(F(name), Value(node.value)), 0))
     if op in ("in", "not in"):
-        q = Q(**{f"{name}__in": values})
+        q = in_set(ctx, name, values, kind)
         return q if op == "in" else present & ~q
     if op in ("==", "!="):
         q = Q(**{name: values[0]})
@@ -1089,19 +1271,59 @@ def _field_q(node, ctx):
     return q
 
 
+#: Lists longer than this are sent to SQL as one value (see :func:`in_set`).
+_SET_SIZE = 64
+
+
+def in_set(ctx, column, values, kind="text"):
+    """Q: ``column`` (text, or a number for ``kind="number"``) is one of
+    ``values``. A long list goes as one parameter, a JSON text on SQLite and
+    an array on PostgreSQL, whatever its length (no limit on parameters or
+    on the depth of the SQL)."""
+    from django.db.models import Q
+    from django.db.models.expressions import RawSQL
+    values = list(values)
+    if len(values) <= _SET_SIZE or ctx.vendor not in ("sqlite", "postgresql"):
+        return Q(**{f"{column}__in": values})
+    if ctx.vendor == "sqlite":
+        subquery = RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
+    elif kind == "number":
+        subquery = RawSQL("SELECT unnest(CAST(%s AS double precision[]))",
+                          (_pg_array(repr(float(v)) for v in values),))
+    else:
+        subquery = RawSQL("SELECT unnest(CAST(%s AS text[]))", (_pg_text_array(values),))
+    return Q(**{f"{column}__in": subquery})
+
+
+def _pg_array(items):
+    """A PostgreSQL array literal of ``items`` (texts that need no quotes)."""
+    return "{" + ",".join(items) + "}"
+
+
+def _pg_text_array(strings):
+    """A PostgreSQL array literal of any ``strings`` (without NUL)."""
+    return _pg_array('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in strings)
+
+
 def _date_q(node):
     from django.db.models import Q
 
+    def before(end):   # end None: later than any timestamp
+        return Q(timestamp__isnull=False) if end is None else Q(timestamp__lt=end)
+
     def within(span):
-        return Q(timestamp__gte=span[0], timestamp__lt=span[1])
+        return Q(timestamp__gte=span[0]) & before(span[1])
     op, (start, end) = node.op, node.spans[0]
     if op in ("==", "!=", "in", "not in"):
+        if len(node.spans) > _MAX_SQL_TERMS:
+            return None
         q = _never()
         for span in node.spans:
             q |= within(span)
         return q if op in ("==", "in") else ~q
-    return {"<": Q(timestamp__lt=start), "<=": Q(timestamp__lt=end),
-            ">": Q(timestamp__gte=end), ">=": Q(timestamp__gte=start)}[op]
+    return {"<": Q(timestamp__lt=start), "<=": before(end),
+            ">": _never() if end is None else Q(timestamp__gte=end),
+            ">=": Q(timestamp__gte=start)}[op]
 
 
 # -- SQL: parameters ---------------------------------------------------------------
@@ -1163,6 +1385,16 @@ def _join(sep, items):
     return _f(sep.join(["{}"] * len(items)), *items)
 
 
+def _balanced(sep, items, width=16):
+    """``items`` joined by ``sep`` in parentheses, in nested groups of at most
+    ``width``: the depth of the SQL grows with the logarithm of their number
+    (SQLite refuses expressions more than 1000 deep)."""
+    items = list(items)
+    while len(items) > width:
+        items = [_f("({})", _join(sep, items[i:i + width])) for i in range(0, len(items), width)]
+    return _f("({})", _join(sep, items))
+
+
 _RAW = _Sql
 
 
@@ -1211,7 +1443,7 @@ class _Chain:
             if not expr.children:
                 return self.const(expr.EMPTY)
             sep = " AND " if isinstance(expr, And) else " OR "
-            return _f("({})", _join(sep, (self.boolean(c, leaf) for c in expr.children)))
+            return _balanced(sep, [self.boolean(c, leaf) for c in expr.children])
         return leaf(expr)
 
     def replayed(self, node, doc):
@@ -1274,8 +1506,7 @@ class _Chain:
                 return self.case(self.is_type(ref, "string"), self.text_cmp(ref, op, x))
             return self.case(self.is_type(ref, "number"), self.num_cmp(ref, op, x))
         if op in ("in", "not in"):
-            any_eq = _f("({})", _join(" OR ", (self.eq(ref, item) for item in x))) if x \
-                else self.FALSE
+            any_eq = self.member(ref, x)
             return any_eq if op == "in" else _f("NOT {}", any_eq)
         if op in ("contains", "not contains"):
             found = self.elements_exist(ref, lambda elem: self.eq(elem, x))
@@ -1296,7 +1527,20 @@ class _Chain:
             return self.case(self.is_type(ref, "number"), self.num_cmp(ref, "==", x))
         parts = [_f("{} = {}", self.array_length(ref), len(x))]
         parts += [self.eq(self.item(ref, i), item) for i, item in enumerate(x)]
-        return self.case(self.is_type(ref, "array"), _f("({})", _join(" AND ", parts)))
+        return self.case(self.is_type(ref, "array"), _balanced(" AND ", parts))
+
+    def member(self, ref, items):
+        """Whether the value at ``ref`` equals one of ``items`` (as ``in``
+        compares): the numbers looked up in one set, the strings in another
+        (one parameter each), the other items one by one."""
+        numbers = [v for v in items if _is_number(v)]
+        strings = [v for v in items if isinstance(v, str)]
+        parts = [self.eq(ref, v) for v in items if not (_is_number(v) or isinstance(v, str))]
+        if numbers:
+            parts.append(self.case(self.is_type(ref, "number"), self.num_in(ref, numbers)))
+        if strings:
+            parts.append(self.case(self.is_type(ref, "string"), self.text_in(ref, strings)))
+        return _balanced(" OR ", parts) if parts else self.FALSE
 
 
 class _SQLiteChain(_Chain):
@@ -1458,6 +1702,11 @@ class _SQLiteChain(_Chain):
     def text_cmp(self, ref, op, x):
         return _f("{} " + ("=" if op == "==" else op) + " {}", self.value_of(ref), x)
 
+    def num_in(self, ref, numbers):
+        return _f("{} IN (SELECT value FROM json_each({}))", self.value_of(ref), json.dumps(numbers))
+
+    text_in = num_in
+
     def substring(self, ref, x):
         return _f("instr({}, {}) > 0", self.value_of(ref), x)
 
@@ -1587,6 +1836,13 @@ class _PostgresChain(_Chain):
     def num_cmp(self, ref, op, x):
         return _pg_number(_f("CAST({} AS numeric)", ref), "=" if op == "==" else op, x)
 
+    def num_in(self, ref, numbers):
+        return _pg_number(_f("CAST({} AS numeric)", ref), "=", numbers)
+
+    def text_in(self, ref, strings):
+        return _f("({} #>> {}) = ANY(CAST({} AS text[]))", ref, _RAW("'{}'"),
+                  _pg_text_array(strings))
+
     def text_cmp(self, ref, op, x):
         text = _f("({} #>> {})", ref, _RAW("'{}'"))
         if op == "==":
@@ -1611,13 +1867,20 @@ def _pg_number(n, op, x):
     exactly (|x| < 2**53 cannot tie with them); tiny numbers round to 0 or
     keep their sign (x is 0 or |x| >= 1e-300); the rest compare as doubles.
     """
-    exact = x if isinstance(x, int) else decimal.Decimal(x)
+    def exact(v):
+        return v if isinstance(v, int) else decimal.Decimal(v)
+    if isinstance(x, list):   # n is one of x (op "="): each number as the one below
+        exact_x = _f("ANY(CAST({} AS numeric[]))", _pg_array(str(exact(v)) for v in x))
+        double_x = _f("ANY(CAST({} AS double precision[]))", _pg_array(repr(float(v)) for v in x))
+    else:
+        exact_x = _f("CAST({} AS numeric)", exact(x))
+        double_x = _f("CAST({} AS double precision)", float(x))
     return _f(f"CASE WHEN abs({{}}) >= {_SAFE_INT} OR {{}} = trunc({{}}) "
-              f"THEN {{}} {op} CAST({{}} AS numeric) "
+              f"THEN {{}} {op} {{}} "
               f"WHEN abs({{}}) < 1e-307 THEN (CASE WHEN abs({{}}) <= CAST({{}} AS numeric) "
-              f"THEN 0 ELSE {{}} END) {op} CAST({{}} AS numeric) "
-              f"ELSE CAST({{}} AS double precision) {op} CAST({{}} AS double precision) END",
-              n, n, n, n, exact, n, n, _tiny(), n, exact, n, float(x))
+              f"THEN 0 ELSE {{}} END) {op} {{}} "
+              f"ELSE CAST({{}} AS double precision) {op} {{}} END",
+              n, n, n, n, exact_x, n, n, _tiny(), n, exact_x, n, double_x)
 
 
 _CHAINS = {"sqlite": _SQLiteChain, "postgresql": _PostgresChain}
@@ -1685,9 +1948,11 @@ def _param_q(expr, ctx):
     chain = _CHAINS.get(ctx.vendor)
     if chain is None or not ctx.store.params_in_sql:
         return None
-    for leaf in _param_leaves(expr):
+    for n, leaf in enumerate(_param_leaves(expr)):
         if not chain.pushable(leaf) or isinstance(leaf, Compare) and not _sql_value_ok(leaf.value):
             return None
+        if n == _MAX_PARAM_LEAVES:
+            return None   # one column per leaf on PostgreSQL: Python finishes
     columns = ([F("parameters_id")] if ctx.vendor == "postgresql"
                else [F("parameters__content"), F("parameters__type")])
     return Q(_condition_class()(expr, ctx.models.ParameterSet._meta.db_table, *columns))

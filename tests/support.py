@@ -52,3 +52,38 @@ def drift_tag_rows(store):
     m.TaggedItem.objects.using(db).bulk_create(
         [m.TaggedItem(tag=tag, content_type_id=store.record_ctype_id, object_id=i)
          for i in ids[1::3] + [max(ids) + 1000] for tag in stale], ignore_conflicts=True)
+def store_digest(uri):
+    """A digest of the schema and every row of a record store (an SQLite file
+    or a PostgreSQL URI), read with the database's own client: equal digests
+    before and after a command mean the command left the store unchanged."""
+    import hashlib
+    digest = hashlib.sha256()
+    if uri.startswith(("postgres://", "postgresql://")):
+        import psycopg2
+        conn = psycopg2.connect(uri)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT table_name FROM information_schema.tables "
+                            "WHERE table_schema = 'public' ORDER BY table_name")
+                tables = [t for (t,) in cur.fetchall()]
+                cur.execute("SELECT indexname, indexdef FROM pg_indexes "
+                            "WHERE schemaname = 'public' ORDER BY indexname")
+                digest.update(repr(cur.fetchall()).encode())
+                for table in tables:
+                    cur.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+                    digest.update(repr((table, cur.fetchall())).encode())
+        finally:
+            conn.close()
+    else:
+        import sqlite3
+        conn = sqlite3.connect(f"file:{uri}?mode=ro", uri=True)
+        try:
+            schema = conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+            digest.update(repr(schema).encode())
+            for kind, name, _sql in schema:
+                if kind == "table":
+                    rows = conn.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall()
+                    digest.update(repr((name, rows)).encode())
+        finally:
+            conn.close()
+    return digest.hexdigest()

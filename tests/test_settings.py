@@ -5,7 +5,6 @@ configured by whichever test came first (tests/test_admin.py adds the admin's
 settings at collection).
 """
 import json
-import os
 import pkgutil
 import subprocess
 import sys

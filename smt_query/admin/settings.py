@@ -13,7 +13,6 @@ add the apps of :data:`INSTALLED_APPS`, the router, a database for the store
 """
 import hashlib
 import ipaddress
-import json
 import os
 import re
 import secrets
@@ -354,13 +353,9 @@ def store_database(project_path):
     """A Django ``DATABASES`` entry for the record store of the project at
     ``project_path`` (SQLite file or PostgreSQL URI, as ``smt init --store``
     gave it)."""
-    path = os.path.join(os.path.abspath(project_path), ".smt", "project")
-    try:
-        with open(path, encoding="utf-8") as f:
-            store = json.load(f).get("record_store")
-    except (OSError, ValueError) as err:
-        raise QueryError(f"cannot read {path}: {err}") from None
-    uri = store.get("db_file") if isinstance(store, dict) else None
+    from ..query import project_store_entry
+    store = project_store_entry(project_path)
+    uri = store.get("db_file")
     if not uri:
         raise QueryError(f"the project at {project_path} has no Django record store")
     return _parse_store_uri(uri, project_path)

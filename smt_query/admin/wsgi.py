@@ -17,17 +17,13 @@ def setup(project=None, host="127.0.0.1", allowed_hosts=()):
     (default: the current directory) on ``host``, answering for the names of
     ``allowed_hosts`` too (see :func:`~smt_query.admin.settings.served_hosts`);
     return the loaded :class:`~smt_query.admin.source.Source`."""
-    from sumatra.projects import load_project
     from sumatra.recordstore import DjangoRecordStore
     from ..errors import QueryError
-    from ..query import project_dir
+    from ..query import load_project, project_dir
     from ..recordstore import configure_django, require_store
     from .settings import project_settings
     root = project_dir(project)
-    try:
-        store = load_project(root).record_store  # Sumatra names its database first
-    except IOError as err:
-        raise QueryError(str(err)) from None
+    store = load_project(root).record_store  # Sumatra names its database first
     if not isinstance(store, DjangoRecordStore):
         raise QueryError(f"the admin needs a Django record store (SQLite or PostgreSQL); "
                          f"this project uses {store}")

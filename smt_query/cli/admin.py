@@ -46,6 +46,7 @@ def admin(host, port, threads, allowed_hosts, create_user):
     with user_errors():
         if create_user is None:
             _require("waitress", "whitenoise")
+            _resolve(host, port)
         from ..admin.wsgi import setup
         source = setup(host=host, allowed_hosts=allowed_hosts)
         from ..admin import accounts
@@ -65,6 +66,18 @@ def _require(*modules):
     if missing:
         raise click.ClickException(
             f"smt admin needs {' and '.join(missing)}: pip install {' '.join(missing)}")
+
+
+def _resolve(host, port):
+    """Fail in one line, before anything is set up, if ``host`` is no address
+    of this machine's resolver (a misspelt name, ``nonexistent.invalid``)."""
+    if not host:
+        return   # every interface, as waitress reads it
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise click.ClickException(f"cannot listen on {host!r}: {reason}") from None
 
 
 def _read_password():
@@ -97,8 +110,9 @@ def _serve(source, host, port, threads):
     try:
         server = create_server(app, host=host, port=port, threads=threads,
                                ident="smt-admin", clear_untrusted_proxy_headers=True)
-    except OSError as err:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {err.strerror or err}")
+    except (OSError, ValueError) as err:   # waitress: ValueError for a host it cannot use
+        raise click.ClickException(f"cannot listen on {host}:{port}: "
+                                   f"{getattr(err, 'strerror', None) or err}") from None
     logging.getLogger("waitress").setLevel(logging.ERROR)
     if not is_loopback(host):
         note(f"Warning: listening on {host}, reachable from other machines, over plain HTTP "

@@ -4,7 +4,7 @@ import json
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import filter_options, format_option, pop_spec
+from .options import csv_raw_option, filter_options, format_option, pop_spec
 from .output import note, write
 
 EXAMPLES = """
@@ -21,6 +21,7 @@ Examples:
 @click.argument("labels", nargs=-1, metavar="[LABEL]...")
 @filter_options
 @format_option(["table", "csv", "json", "markdown"], "table")
+@csv_raw_option
 @click.option("--depth", type=click.IntRange(min=1), default=None,
               help="Cut keys to N levels; deeper differences show as <+> (default: full keys).")
 @click.option("--fold/--no-fold", default=True, show_default=True,
@@ -32,7 +33,7 @@ Examples:
 @click.option("--env", is_flag=True,
               help="Compare the environment instead: code version and diff, main file, "
                    "executable, dependencies, platform, launch mode.")
-def compare(labels, fmt, depth, fold, ignore, fields, env, **filters):
+def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, **filters):
     """Show the parameters that differ between records.
 
     Compare the records named by LABEL, or every record matching the filter
@@ -57,7 +58,7 @@ def compare(labels, fmt, depth, fold, ignore, fields, env, **filters):
         elif result.comparison is not None:
             rows, columns = _table(result.comparison, depth)
             if rows:
-                write(rows, columns, fmt)
+                write(rows, columns, fmt, csv_raw=csv_raw)
             elif fmt == "table":
                 note(f"The {len(result.labels)} records do not differ"
                      + (" (ignoring " + ", ".join(ignore) + ")." if ignore else "."))

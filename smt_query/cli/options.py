@@ -102,3 +102,12 @@ def format_option(choices, default):
     """The ``--format`` option with the given choices."""
     return click.option("--format", "fmt", type=click.Choice(choices), default=default,
                         show_default=True, help="Output format.")
+
+
+def csv_raw_option(fn):
+    """The ``--csv-raw`` flag: CSV cells exactly as stored (no formula guard)."""
+    return click.option(
+        "--csv-raw", is_flag=True,
+        help="With --format csv: write every cell as stored. By default a cell starting "
+             "with = + - @ (or a tab or carriage return) gets a ' in front, so that a "
+             "spreadsheet shows it instead of running it as a formula.")(fn)

@@ -1,7 +1,16 @@
-"""Writing result rows as a table, CSV, JSON, Markdown or bare labels."""
+"""Writing result rows as a table, CSV, JSON, Markdown or bare labels.
+
+Stored text is data from whoever can write the store: tables and Markdown
+show control characters (terminal escape sequences start with one) and the
+Unicode controls that reorder text as escapes such as ``\\x1b`` and
+``\\u202e``, and a cell is one line. CSV keeps text as it is, except that a
+cell a spreadsheet would run as a formula gets a ``'`` in front (see
+:func:`csv_cell`).
+"""
 import csv
 import datetime
 import json
+import re
 import shutil
 import sys
 
@@ -28,8 +37,29 @@ def _plain(value):
     return value
 
 
+# C0 and C1 controls and DEL (escape sequences begin with ESC or CSI), the
+# bidirectional marks, embeddings, overrides and isolates, and the Unicode
+# line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def clean_line(text):
+    """``text`` safe to show on a terminal, on one line: control characters
+    and the Unicode controls that reorder text become escapes (``\\n``,
+    ``\\x1b``, ``\\u202e``). Other text, backslashes included, is kept."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match):
+    c = match.group()
+    return _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
 def _cell(column, value, one_line):
-    """Text of one table/CSV/Markdown cell."""
+    """Text of one table/CSV/Markdown cell (``one_line``: for a table or
+    Markdown, escaped and cut to its first line)."""
     if value is None:
         return ""
     if column in DURATION_COLUMNS and isinstance(value, (int, float)):
@@ -37,19 +67,36 @@ def _cell(column, value, one_line):
     if isinstance(value, datetime.datetime):
         return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
     if isinstance(value, (list, tuple, set)) and column == "tags":
-        return ", ".join(value)
+        return ", ".join(map(clean_line, value)) if one_line else ", ".join(value)
     if isinstance(value, (dict, list, tuple, bool)):
         text = json.dumps(_plain(value), ensure_ascii=False)
     else:
         text = str(value)
     if one_line:
         lines = text.splitlines()
-        text = lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
+        text = clean_line(lines[0] + (" …" if len(lines) > 1 else "") if lines else "")
     return text
 
 
-def write(rows, columns, fmt, out=None):
-    """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``."""
+#: First characters that make a spreadsheet read a cell as a formula
+#: (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text, value=None):
+    """``text`` as written to CSV: with a ``'`` in front if it starts like a
+    formula (``=``, ``+``, ``-``, ``@``, tab, carriage return), so that a
+    spreadsheet shows it instead of running it. A number (``value`` an int or
+    float, e.g. ``-1.5``) is left as it is: it stays a number."""
+    if text.startswith(FORMULA_STARTS) and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return "'" + text
+    return text
+
+
+def write(rows, columns, fmt, out=None, csv_raw=False):
+    """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``.
+    CSV cells are guarded against formulas (:func:`csv_cell`) unless ``csv_raw``."""
     out = out or sys.stdout
     if fmt == "labels":
         for row in rows:
@@ -59,14 +106,16 @@ def write(rows, columns, fmt, out=None):
                   indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
+        guard = (lambda text, value=None: text) if csv_raw else csv_cell
+        writer = csv.writer(_RowsEndingInNewline(out), lineterminator="\r\n")
+        writer.writerow([guard(str(c)) for c in columns])
         for row in rows:
-            writer.writerow([_cell(c, row.get(c), one_line=False) for c in columns])
+            writer.writerow([guard(_cell(c, row.get(c), one_line=False), row.get(c))
+                             for c in columns])
     elif fmt == "markdown":
         def esc(text):
             return text.replace("|", r"\|")
-        out.write("| " + " | ".join(esc(c) for c in columns) + " |\n")
+        out.write("| " + " | ".join(esc(clean_line(str(c))) for c in columns) + " |\n")
         out.write("|" + "|".join("---" for _ in columns) + "|\n")
         for row in rows:
             out.write("| " + " | ".join(esc(_cell(c, row.get(c), one_line=True))
@@ -77,9 +126,22 @@ def write(rows, columns, fmt, out=None):
             out.write(line + "\n")
 
 
+class _RowsEndingInNewline:
+    """A file for csv.writer: rows end in "\\n". The writer is told "\\r\\n",
+    so that it quotes every cell holding a carriage return too (with "\\n"
+    it would leave a lone "\\r" bare, and readers would split the row)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, row):       # csv.writer writes one row per call
+        return self.out.write(row[:-2] + "\n")
+
+
 def table_lines(rows, columns, width=None):
     """Aligned text lines; with ``width``, long columns are cut to fit it."""
     cells = [[_cell(c, row.get(c), one_line=True) for c in columns] for row in rows]
+    columns = [clean_line(str(c)) for c in columns]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     if width:
         widths = _fit(columns, widths, width)
@@ -113,6 +175,7 @@ def _clip(text, width):
 
 
 def note(message):
-    """A message for the person at the terminal (stderr), never mixed with data."""
-    click.echo(message, err=True)
+    """A message for the person at the terminal (stderr), never mixed with
+    data; stored text in it is shown escaped (:func:`clean_line`)."""
+    click.echo(clean_line(message), err=True)
 

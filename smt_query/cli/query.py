@@ -2,9 +2,10 @@
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import complete_with, filter_options, format_option, pop_spec
+from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
 from ..fields import FIELDS
-from .output import note, write
+from ..errors import QueryError
+from .output import clean_line, note, write
 
 DEFAULT_FIELDS = "label,timestamp,status,tags,duration,reason,outcome"
 
@@ -25,6 +26,7 @@ Examples:
 @click.argument("labels", nargs=-1, metavar="[LABEL | @SAVED]...", shell_complete=complete_with("saved"))
 @filter_options
 @format_option(["table", "csv", "json", "markdown", "labels"], "table")
+@csv_raw_option
 @click.option("--count", is_flag=True, help="Print only the number of matching records.")
 @click.option("--fields", metavar="F1,F2",
               help=f"Columns to show (default: {DEFAULT_FIELDS}). Also: main_file, version, "
@@ -45,7 +47,7 @@ Examples:
                                               "would change.")
 @click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
 @click.option("--saved", is_flag=True, help="List the saved queries and exit.")
-def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merged, group_by,
+def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
           add_tag, remove_tag, dry_run, save, saved, **filters):
     """Find records of the current Sumatra project.
 
@@ -58,20 +60,24 @@ def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merg
     from .. import query as lib
     with user_errors(), stored_data_notes():
         if saved:
-            for name, spec in sorted(lib.saved_queries().items()):
-                click.echo(f"{name}\t{lib.describe_spec(spec)}")
+            for name in sorted(lib.saved_queries()):
+                try:
+                    shown = lib.describe_spec(lib.load_query(name))
+                except QueryError as err:
+                    shown = f"(not valid: {str(err).split(': ', 1)[-1]})"
+                click.echo(f"{clean_line(name)}\t{clean_line(shown)}")
             return
+        if add_tag and remove_tag:
+            raise click.UsageError("use either --add-tag or --remove-tag, not both")
+        if dry_run and not (add_tag or remove_tag):
+            raise click.UsageError("--dry-run goes with --add-tag or --remove-tag")
         spec = pop_spec(filters)
         spec["labels"] = [lbl for lbl in labels if not lbl.startswith("@")]
         for name in (lbl[1:] for lbl in labels if lbl.startswith("@")):
             spec = lib.merge_specs(lib.load_query(name), spec)
         if save:
-            lib.save_query(save, spec)
+            lib.save_query(save, spec)   # checked first: nothing written if not valid
             note(f"Saved query {save!r}: {lib.describe_spec(spec)}")
-        if add_tag and remove_tag:
-            raise click.UsageError("use either --add-tag or --remove-tag, not both")
-        if dry_run and not (add_tag or remove_tag):
-            raise click.UsageError("--dry-run goes with --add-tag or --remove-tag")
 
         from ..view import RecordStoreView
         view = lib.apply_spec(RecordStoreView(progress=None), spec)
@@ -98,7 +104,7 @@ def query(labels, fmt, count, fields, params, with_parameters, sort, limit, merg
             rows = lib.sort_rows(rows, sort)
         if limit is not None:
             rows = rows[:limit]
-        write(rows, columns, fmt)
+        write(rows, columns, fmt, csv_raw=csv_raw)
         if not rows and fmt == "table":
             note("No records match.")
 
