@@ -140,3 +140,13 @@ def test_readme_python_example_runs(demo_project, monkeypatch):
     n = len(summary)
     assert 0 < n < demo_project.n_records
     assert summary.dataframe().index.str.startswith("202009").all()
+
+
+@pytest.mark.parametrize("command", [
+    "query", "compare", "admin", "querystore", "querystore enable", "querystore disable",
+    "querystore status", "querystore check", "querystore indexes", "querystore indexes add"])
+def test_help_is_plain_text(command, tmp_path):
+    """``--help`` is read in a terminal: no reStructuredText markup in it."""
+    proc = run(f"smt {command} --help", tmp_path)
+    assert proc.returncode == 0 and "Usage:" in proc.stdout, proc.stdout + proc.stderr
+    assert not re.search(r"``|:(class|func|mod|meth|data|exc|doc):`|`_\b", proc.stdout), proc.stdout
