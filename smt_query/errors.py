@@ -22,7 +22,7 @@ class StoredDataWarning(UserWarning):
 class UnknownStoredType(StoredDataWarning):
     """A stored row names a type smt-query does not build (a launch mode, data
     store, repository or dependency kind outside Sumatra's own): the record
-    holds its stored values instead (a :class:`smt_query.loader.StoredComponent`)."""
+    holds its stored values instead (a ``smt_query.loader.StoredComponent``)."""
 
 
 class UnreadableParameters(StoredDataWarning):

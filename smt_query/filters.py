@@ -66,7 +66,15 @@ def get_filter(name):
 
 
 class Filter:
-    """A condition on records (see the module docstring)."""
+    """A condition on records, built with its arguments (checked at once).
+
+    Subclass it and register the subclass with :func:`register_filter` to add a
+    filter that can run in SQL: :meth:`test` is the condition in Python (the
+    reference), :meth:`to_q` the same condition as a Django ``Q`` over
+    Sumatra's ``Record`` model, or ``None`` when SQL cannot say it exactly (then
+    :meth:`test` runs, after the SQL filters). The class attribute ``name`` is
+    the name of ``view.filter.<name>``.
+    """
 
     name = None
 

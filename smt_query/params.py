@@ -52,16 +52,18 @@ class ParameterParseError(QueryError):
     """Stored parameter text cannot be turned into a dict."""
 
 
-#: Bounds on a stored parameter set, YAML aliases, ConfigParser interpolation
-#: and dotted override keys expanded: a set past one is unreadable, so that
-#: parsing, flattening, folding and printing a set cost time and memory in
-#: proportion to these numbers, never to what a few hundred bytes of aliases
-#: can name. Parameter files are far smaller (the demo's: 7 levels, ~80
-#: values, ~1,500 characters).
+#: Bound on the nesting depth of a stored parameter set. This bound and the two
+#: below apply with YAML aliases, ConfigParser interpolation and dotted override
+#: keys expanded: a set past one is unreadable, so that parsing, flattening,
+#: folding and printing a set cost time and memory in proportion to these
+#: numbers, never to what a few hundred bytes of aliases can name. Parameter
+#: files are far smaller (the demo's: 7 levels, ~80 values, ~1,500 characters).
 MAX_DEPTH = 100
-#: Values: every mapping, list and scalar counts one, keys included.
+#: Bound on the number of values (every mapping, list and scalar counts one,
+#: keys included).
 MAX_VALUES = 1_000_000
-#: Characters: of the stored text, and of all its strings once expanded.
+#: Bound on the number of characters, of the stored text and of all its
+#: strings once expanded.
 MAX_TEXT = 10_000_000
 
 

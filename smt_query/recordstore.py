@@ -383,7 +383,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """Add ``tag`` to ``records`` (a queryset or a list of ids) atomically.
 
         Returns the number of records that changed. A tag that cannot be
-        written (see :func:`smt_query.fields.check_tag`), or that would make a
+        written (see ``smt_query.fields.check_tag``), or that would make a
         record's tag list longer than Sumatra's ``tags`` column holds (255
         characters), raises :class:`~smt_query.errors.QueryError` before
         anything is written, on every backend alike.

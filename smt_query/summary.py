@@ -1,4 +1,6 @@
-"""RecordStoreViewSummary: a view's records as a pandas DataFrame.
+"""RecordStoreViewSummary: a view's records, displayed as a table.
+
+It is not a DataFrame: ``dataframe()`` returns one.
 
 Built from column values (``RecordStoreView.rows``), never from full records
 when the view runs in SQL. In a notebook it displays as its DataFrame.

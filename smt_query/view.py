@@ -121,7 +121,7 @@ class RecordStoreView:
 
     @property
     def filter(self):
-        """Filters: ``view.filter.tags('finished')``, ``view.filter(fn)``, ..."""
+        """The filters, as in ``view.filter.tags('finished')``, ``view.filter(fn)``, ..."""
         return FilterAccessor(self)
 
     @property

@@ -13,7 +13,7 @@ Examples:
   smt compare 20201119-075320_7b84e7 20201119-042150_e177c4
   smt compare --on 20201110 --depth 2 --ignore 'recorders' --ignore '*digest'
   smt compare --tag figure1 --fields reason,outcome --format json
-  smt compare LABEL1 LABEL2 --env
+  smt compare 20200912-132121_d712 20201119-112247_f334b8 --env
 """
 
 

@@ -14,7 +14,7 @@ EXAMPLES = """
 Examples:
   smt query --tag finished --on 20200915
   smt query --label 202011 --tag killed --format labels
-  smt query --where "optimizer.lr >= 1e-3 and seed in [1, 2, 3]" --param optimizer.lr
+  smt query --where "optimizer.lr >= 1e-2 and optimizer.model.seed in [1, 2, 3]" --param optimizer.lr
   smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file

@@ -9,9 +9,9 @@ def querystore():
     """Manage the project's record store class.
 
     With the query store, Sumatra's own commands match tags exactly and
-    literally (``smt list fig`` no longer lists ``figure1``; ``smt delete -t
-    'fi*'`` deletes only records tagged ``fi*``). Records are not touched:
-    switching only changes the class named in ``.smt/project``.
+    literally: 'smt list fig' no longer lists figure1, and 'smt delete -t
+    "fi*"' deletes only records tagged fi*. Records are not touched:
+    switching only changes the class named in .smt/project.
     """
 
 
