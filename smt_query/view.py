@@ -454,7 +454,7 @@ def _load_project(project):
     from sumatra.projects import Project
     if isinstance(project, Project):
         return project
-    from .query import load_project, project_dir
+    from .project import load_project, project_dir
     path = project_dir(project)
     _register_store_of(path)    # reads (and checks) .smt/project first
     return load_project(path)
@@ -468,8 +468,8 @@ def _register_store_of(path):
     A missing SQLite store raises :class:`~smt_query.recordstore.StoreMissing`
     (a view never creates one).
     """
-    from .query import project_store_entry
-    store = project_store_entry(path)
+    from .project import store_entry
+    store = store_entry(path)
     if isinstance(store, dict) and str(store.get("type", "")).endswith("DjangoRecordStore"):
         from .recordstore import _register_database, require_store
         require_store(store["db_file"])
