@@ -186,9 +186,8 @@ def configure_django():
     config = _db_config()
     process.apply()
     if not settings.configured:
-        import django
         settings.configure(**config._settings)
-        django.setup(set_prefix=False)   # no django.urls (0.1 s): URLs are per request
+        process.setup_django()
         config.configured = True
         for alias in list(config._settings["DATABASES"]):
             _migrate(alias)
