@@ -9,10 +9,13 @@ to values, e.g. ``{"tag": ["finished"], "after": "20200912", "where":
 """
 import json
 import os
-import re
 
 from .errors import QueryError
 from .fields import FIELDS, JSON_FIELDS, status_of
+# The project lookup lives in smt_query.project; these names stay importable here.
+from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
+                      project_store_entry, read_project_file)
+from .project import saved_queries_path as _saved_path
 
 #: Spec option -> (filter name, how the value becomes arguments).
 #: "each": one filter per value; "all": one filter with all values;
@@ -35,9 +38,6 @@ SPEC_FILTERS = {
     "where": ("where", "each"),
     "has_output": ("output", "flag"),
 }
-
-SAVED_FILE = "smt_query.json"
-
 
 def apply_spec(view, spec):
     """Return ``view`` narrowed by every filter of ``spec`` (unset values
@@ -119,76 +119,6 @@ def merge_specs(base, extra):
 
 
 # -- saved queries ----------------------------------------------------------
-
-def project_dir(start=None):
-    """The directory holding ``.smt`` at or above ``start`` (default: cwd)."""
-    path = os.path.abspath(start or os.getcwd())
-    while not os.path.isdir(os.path.join(path, ".smt")):
-        parent = os.path.dirname(path)
-        if parent == path:
-            raise QueryError("No Sumatra project exists in the current directory or above it.")
-        path = parent
-    return path
-
-
-def read_project_file(start=None):
-    """The project's ``.smt/project`` as a dict, checked as far as Sumatra
-    relies on it (every reader goes through here): a JSON object with a
-    project name and a record store, each entry naming a class by a dotted
-    path. Anything else is a :class:`QueryError` naming the file."""
-    path = os.path.join(project_dir(start), ".smt", "project")
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise QueryError(f"cannot read the project file {path}: "
-                         f"{getattr(err, 'strerror', None) or err}") from None
-    if not text.strip():
-        raise QueryError(f"the project file {path} is empty")
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        raise QueryError(f"the project file {path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise QueryError(f"the project file {path} holds a JSON {type(data).__name__}, "
-                         "not the object describing a Sumatra project")
-    if not isinstance(data.get("name"), str) or not data["name"]:
-        raise QueryError(f"the project file {path} has no project name")
-    if not isinstance(data.get("record_store"), dict):
-        raise QueryError(f"the project file {path} names no record store")
-    for key, value in data.items():      # Sumatra imports and calls each "type"
-        if isinstance(value, dict) and "type" in value and not (
-                isinstance(value["type"], str) and _DOTTED.fullmatch(value["type"])):
-            raise QueryError(f"the project file {path}: {key!r} names no class "
-                             f"(type {value['type']!r})")
-    return data
-
-
-_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
-
-
-def project_store_entry(start=None):
-    """The ``record_store`` entry of the project's ``.smt/project`` (a dict)."""
-    return read_project_file(start)["record_store"]
-
-
-def load_project(start=None):
-    """The Sumatra project at or above ``start`` (default: cwd), loaded by
-    Sumatra once :func:`read_project_file` has checked its file; what Sumatra
-    still cannot load is a :class:`QueryError`."""
-    from sumatra.projects import load_project as sumatra_load
-    path = project_dir(start)
-    read_project_file(path)
-    try:
-        return sumatra_load(path)
-    except (ImportError, AttributeError, TypeError, ValueError, OSError) as err:
-        raise QueryError(f"cannot load the Sumatra project in {path}: "
-                         f"{type(err).__name__}: {err}") from None
-
-
-def _saved_path(start=None):
-    return os.path.join(project_dir(start), ".smt", SAVED_FILE)
-
 
 def saved_queries(start=None):
     """``{name: spec}`` of the project's saved queries (specs as stored:

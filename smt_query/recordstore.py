@@ -24,6 +24,9 @@ from sumatra.recordstore.django_store import DjangoRecordStore
 from .asyncguard import sync_entry, sync_entry_class
 from .errors import QueryError
 from .fields import ROW_FIELDS, TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
+from .project import QUERY_STORE, SUMATRA_STORE  # noqa: F401 (importable from here)
+from .project import django_store_type as _django_store_type
+from .project import read_project_file, store_entry, write_project_file
 
 
 class StoreMissing(QueryError):
@@ -183,9 +186,8 @@ def configure_django():
     config = _db_config()
     process.apply()
     if not settings.configured:
-        import django
         settings.configure(**config._settings)
-        django.setup(set_prefix=False)   # no django.urls (0.1 s): URLs are per request
+        process.setup_django()
         config.configured = True
         for alias in list(config._settings["DATABASES"]):
             _migrate(alias)
@@ -675,48 +677,27 @@ def _chunks(ids, size=5000):
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-SUMATRA_STORE = "sumatra.recordstore.django_store.DjangoRecordStore"
-QUERY_STORE = "smt_query.recordstore.QueryDjangoRecordStore"
-
-
 def use_query_store(enable=True, path=None):
     """Switch the project at ``path`` (default: cwd) to or from this store.
 
     Only the class name in ``.smt/project`` changes; the records stay where
     they are, so switching back and forth is safe. Returns the previous class.
     """
-    from .query import project_dir, read_project_file
-    project_file = os.path.join(project_dir(path), ".smt", "project")
     state = read_project_file(path)
     store = state["record_store"]
     current = _django_store_type(store, "can be switched")
     store["type"] = QUERY_STORE if enable else SUMATRA_STORE
-    tmp = project_file + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2)
-    os.replace(tmp, project_file)
+    write_project_file(state, path)
     return current
 
 
 def project_store(path=None):
     """The :class:`QueryDjangoRecordStore` over the record store of the project at
     ``path`` (default: cwd), read from ``.smt/project`` without loading the project."""
-    from .query import project_store_entry
-    store = project_store_entry(path)
+    store = store_entry(path)
     _django_store_type(store, "has SQL indexes")
     require_store(store["db_file"])
     return QueryDjangoRecordStore(store["db_file"])
-
-
-def _django_store_type(store, able):
-    """The class name of the ``record_store`` entry ``store`` if it is a Django
-    store; else a :class:`QueryError` saying only such a store ``able``."""
-    from .errors import QueryError
-    kind = store.get("type") if isinstance(store, dict) else None
-    if kind not in (SUMATRA_STORE, QUERY_STORE):
-        raise QueryError(f"the project's record store is {kind or store!r}; only a "
-                         f"Django record store (SQLite or PostgreSQL) {able}")
-    return kind
 
 
 # -- optional indexes on Sumatra's tables ---------------------------------------------

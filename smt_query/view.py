@@ -6,6 +6,7 @@ every filter with an SQL form is pushed into one query wherever it stands in
 the chain, and only the others run in Python over records loaded in bulk.
 """
 import functools
+import sys
 from contextlib import nullcontext
 
 from .asyncguard import sync_entry_class
@@ -83,6 +84,9 @@ class RecordStoreView:
     ``RecordStoreView()`` views the project of the current directory;
     ``project`` may be a path or a :class:`sumatra.projects.Project`, and
     ``records`` an iterable of Sumatra records to view instead of a store.
+    For a project with a Django store (SQLite or PostgreSQL), the view reads
+    ``.smt/project`` itself; Sumatra loads the project only when
+    :attr:`project` is asked for.
     With ``pushdown=False`` every filter runs in Python over every record
     (slow; the reference behaviour). ``progress``
     shows a bar on stderr while Python filters read records (``None``: only
@@ -99,12 +103,30 @@ class RecordStoreView:
         if records is not None:
             if project is not None:
                 raise QueryError("give either records or a project, not both")
-            self.project, self.record_store, self._store = None, None, None
+            self._project, self._project_path, self._project_name = None, None, None
+            self._store = None
             self._source = list(records)
             return
-        self.project = _load_project(project)
-        self.record_store = self.project.record_store
-        self._store = _query_store(self.record_store) if pushdown else None
+        (self._project, self._project_path, self._project_name,
+         self._store) = _open_project(project, pushdown)
+
+    @property
+    def project(self):
+        """The :class:`sumatra.projects.Project` of the view (None for a view of
+        records), loaded by Sumatra the first time it is asked for."""
+        if self._project is None and self._project_path is not None:
+            self._project = _load_project(self._project_path)
+        return self._project
+
+    @project.setter
+    def project(self, project):
+        self._project = project
+
+    @property
+    def record_store(self):
+        """The project's record store, as Sumatra loads it (None for a view of records)."""
+        project = self.project
+        return None if project is None else project.record_store
 
     # -- building ----------------------------------------------------------
     def _with(self, fltr):
@@ -137,7 +159,7 @@ class RecordStoreView:
                 self._cache["plan"] = None, list(self._filters)
             else:
                 ctx = self._store.context()
-                qs, post = self._store.queryset(self.project.name), []
+                qs, post = self._store.queryset(self._project_name), []
                 for fltr in self._filters:
                     q = None if self._sql_refused else fltr.to_q(ctx)
                     if q is None:
@@ -202,7 +224,7 @@ class RecordStoreView:
             records = list(self._source)
         else:   # a Django store through our loader: Sumatra's runs what rows name
             records = (_query_store(self.record_store) or self.record_store).list(
-                self.project.name)
+                self._project_name)
         records = [r for r in records if all(f.test(r) for f in self._filters)]
         records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
         return records
@@ -338,15 +360,15 @@ class RecordStoreView:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         if self._filters and self._label_in_store(label):
             return f"record {label!r}{more} exists but is not in this view{self._describe()}"
-        where = f" in project {self.project.name!r}" if self.project else ""
+        where = f" in project {self._project_name!r}" if self._project_name else ""
         return f"no record labelled {label!r}{more}{where}"
 
     def _label_in_store(self, label):
         if self._store is not None:
-            return bool(self._store.label_exists(self.project.name, [label]))
+            return bool(self._store.label_exists(self._project_name, [label]))
         if self._source is not None:
             return any(r.label == label for r in self._source)
-        return label in self.record_store.labels(self.project.name)
+        return label in self.record_store.labels(self._project_name)
 
     def _describe(self):
         return f" (filters: {', '.join(map(repr, self._filters))})" if self._filters else ""
@@ -421,7 +443,7 @@ class RecordStoreView:
         return RecordStoreViewSummary(self)
 
     def __repr__(self):
-        where = f"project {self.project.name!r}" if self.project else "records"
+        where = f"project {self._project_name!r}" if self._project_name else "records"
         return f"<RecordStoreView of {where}{self._describe()}>"
 
 
@@ -450,12 +472,35 @@ def _attach_parameters(rows, errors):
     return rows
 
 
-def _load_project(project):
-    from sumatra.projects import Project
-    if isinstance(project, Project):
-        return project
-    from .query import load_project, project_dir
+def _open_project(project, pushdown):
+    """``(Sumatra project or None, project path, project name, query store or
+    None)`` for ``project`` (a path, None for the current directory, or a
+    :class:`sumatra.projects.Project`).
+
+    The light way: a project whose file names a Django store, and nothing
+    more for it than its ``db_file``, is read from ``.smt/project`` alone
+    (its Sumatra project loads when asked for); any other is loaded by Sumatra
+    at once, as it names classes only Sumatra builds.
+    """
+    projects = sys.modules.get("sumatra.projects")   # a Project exists only once imported
+    if projects is not None and isinstance(project, projects.Project):
+        return project, None, project.name, _query_store(project.record_store) if pushdown else None
+    from .project import QUERY_STORE, SUMATRA_STORE, project_dir, read_project_file
     path = project_dir(project)
+    data = read_project_file(path)
+    entry = data["record_store"]
+    if (pushdown and entry.get("type") in (SUMATRA_STORE, QUERY_STORE)
+            and set(entry) == {"type", "db_file"} and isinstance(entry["db_file"], str)):
+        from .recordstore import QueryDjangoRecordStore, require_store
+        require_store(entry["db_file"])
+        return None, path, data["name"], QueryDjangoRecordStore(entry["db_file"])
+    loaded = _load_project(path)
+    return loaded, path, loaded.name, _query_store(loaded.record_store) if pushdown else None
+
+
+def _load_project(path):
+    """The Sumatra project at ``path``, its store registered first."""
+    from .project import load_project
     _register_store_of(path)    # reads (and checks) .smt/project first
     return load_project(path)
 
@@ -468,8 +513,8 @@ def _register_store_of(path):
     A missing SQLite store raises :class:`~smt_query.recordstore.StoreMissing`
     (a view never creates one).
     """
-    from .query import project_store_entry
-    store = project_store_entry(path)
+    from .project import store_entry
+    store = store_entry(path)
     if isinstance(store, dict) and str(store.get("type", "")).endswith("DjangoRecordStore"):
         from .recordstore import _register_database, require_store
         require_store(store["db_file"])

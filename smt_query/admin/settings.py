@@ -20,6 +20,9 @@ import socket
 import sys
 
 from ..errors import QueryError
+# The store's Django database is read where the project is (importable from here too).
+from ..project import parse_store_uri as _parse_store_uri  # noqa: F401
+from ..project import store_database  # noqa: F401
 
 #: The Django alias of the accounts database in ``smt admin``.
 ACCOUNTS_ALIAS = "smt_admin_accounts"
@@ -347,31 +350,3 @@ def _interface_addresses():
     except (OSError, ValueError):
         pass
     return out
-
-
-def store_database(project_path):
-    """A Django ``DATABASES`` entry for the record store of the project at
-    ``project_path`` (SQLite file or PostgreSQL URI, as ``smt init --store``
-    gave it)."""
-    from ..query import project_store_entry
-    store = project_store_entry(project_path)
-    uri = store.get("db_file")
-    if not uri:
-        raise QueryError(f"the project at {project_path} has no Django record store")
-    return _parse_store_uri(uri, project_path)
-
-
-def _parse_store_uri(uri, project_path):
-    from urllib.parse import unquote, urlparse
-    parsed = urlparse(uri)
-    if parsed.scheme.startswith("postgres"):
-        return {"ENGINE": "django.db.backends.postgresql",
-                "NAME": parsed.path.lstrip("/"), "HOST": parsed.hostname or "",
-                "PORT": parsed.port or "", "USER": unquote(parsed.username or ""),
-                "PASSWORD": unquote(parsed.password or "")}
-    if parsed.scheme:
-        raise QueryError(f"unsupported record store {uri!r}: use SQLite or PostgreSQL")
-    db_file = os.path.expanduser(uri)
-    if not os.path.isabs(db_file):
-        db_file = os.path.join(os.path.abspath(project_path), db_file)
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": db_file}

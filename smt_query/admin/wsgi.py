@@ -19,7 +19,7 @@ def setup(project=None, host="127.0.0.1", allowed_hosts=()):
     return the loaded :class:`~smt_query.admin.source.Source`."""
     from sumatra.recordstore import DjangoRecordStore
     from ..errors import QueryError
-    from ..query import load_project, project_dir
+    from ..project import load_project, project_dir
     from ..recordstore import configure_django, require_store
     from .settings import project_settings
     root = project_dir(project)

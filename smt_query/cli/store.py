@@ -38,9 +38,9 @@ def disable():
 @querystore.command()
 def status():
     """Show which record store class the project uses."""
-    from ..query import project_store_entry
+    from ..project import store_entry
     with user_errors():
-        store = project_store_entry()
+        store = store_entry()
     if isinstance(store, dict):
         click.echo(f"{store.get('type')} ({store.get('db_file', '')})")
     else:

@@ -1,0 +1,38 @@
+"""The layer rules ([importlinter] in setup.cfg) hold, and they catch a broken rule."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINT = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+
+
+def lint(env=None):
+    return subprocess.run([LINT, os.path.join(ROOT, "setup.cfg")], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_contracts_are_kept():
+    result = lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize("module, line, contract", [
+    ("view.py", "from .cli import output", "never imports smt_query.cli or smt_query.admin"),
+    ("admin/sites.py", "from ..cli import query", "admin never imports the command line"),
+    ("params.py", "from . import fields", "params imports nothing of smt_query"),
+    ("_hook.py", "import django", "start-up hook imports neither Django nor pandas"),
+])
+def test_a_broken_rule_is_reported(tmp_path, module, line, contract):
+    """A copy of the package with one forbidden import breaks its contract."""
+    shutil.copytree(os.path.join(ROOT, "smt_query"), tmp_path / "smt_query",
+                    ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
+    with open(tmp_path / "smt_query" / module, "a", encoding="utf-8") as f:
+        f.write(f"\n{line}  # added by the test\n")
+    result = lint(dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert contract in result.stdout.split("Broken contracts")[1]
