@@ -100,9 +100,9 @@ class Chain:
             chain = self.layer(self.step(part, direct=i > 0 or "." not in part), chain)
         missing, ref = self.leaf()
         leaf = fill("CASE WHEN {} THEN {} ELSE {} END", missing,
-                  self.const(node.holds(NO_VALUE)), self.compare(node, ref))
+                    self.const(node.holds(NO_VALUE)), self.compare(node, ref))
         return fill(f"(WITH RECURSIVE {{}} SELECT {{}} FROM {chain} AS s)",
-                  join(", ", self.layers), leaf)
+                    join(", ", self.layers), leaf)
 
     def slow(self, node, doc, fast):
         """Leaf ``node`` on a row that may hold overrides: replayed on ``doc``
@@ -124,12 +124,12 @@ class Chain:
         if path or "." not in part:
             below.append((self.present(path + (part,)), path + (part,)))
         desc = join(" AND ", [self.present(path + ("taskname",)),
-                               self.present(path + ("module",)),
-                               self.is_type(self.ref(path + ("inputs",)), "object")])
+                              self.present(path + ("module",)),
+                              self.is_type(self.ref(path + ("inputs",)), "object")])
         via = path + ("inputs", part)
         below.append((fill("{} AND {}", desc, self.present(via)), via))
         cases = join(" ", (fill("WHEN {} THEN {}", test, self.tree(node, sub, i + 1))
-                            for test, sub in below))
+                           for test, sub in below))
         return fill("CASE {} ELSE {} END", cases, self.const(node.holds(NO_VALUE)))
 
     def const(self, flag):

@@ -57,13 +57,13 @@ class PostgresChain(Chain):
     def is_desc(v):
         # (?& would look at the items of an array, but then inputs is no object)
         return raw(f"({v} ?& ARRAY['taskname', 'module'] AND "
-                    f"jsonb_typeof({v} -> 'inputs') = 'object')")
+                   f"jsonb_typeof({v} -> 'inputs') = 'object')")
 
     def replay(self, doc):
         node = "(w.d #> w.p)"
         path = fill(f"w.p || CASE WHEN {node} -> w.rest[1] IS NULL AND {{}} AND {node} -> 'inputs' "
-                  "-> w.rest[1] IS NOT NULL THEN ARRAY['inputs', w.rest[1]] ELSE "
-                  "ARRAY[w.rest[1]] END", self.is_desc(node))
+                    "-> w.rest[1] IS NOT NULL THEN ARRAY['inputs', w.rest[1]] ELSE "
+                    "ARRAY[w.rest[1]] END", self.is_desc(node))
         mid = "cardinality(w.rest) > 1"
         # keys: the dotted keys left, the first being replayed. No subquery in
         # the recursive step: it would raise the cost estimates, and so JIT.
@@ -107,19 +107,19 @@ class PostgresChain(Chain):
         maybe = (self.TRUE if None in prefixes
                  else self.overridden(sorted(set().union(*prefixes)), raw("s.d")))
         trees = join(", ", (fill(f"{{}} AS t{i}", self.FALSE if p is None else self.tree(node))
-                             for i, (node, p) in enumerate(zip(leaves, prefixes))))
+                            for i, (node, p) in enumerate(zip(leaves, prefixes))))
         inner = fill(f"SELECT p.id, CASE WHEN {{}} THEN p.content END AS c, {{}} FROM {table} AS p "
-                   "CROSS JOIN LATERAL unnest(ARRAY[CASE WHEN p.type = 'JSONParameterSet' THEN "
-                   "CAST(p.content AS jsonb) ELSE CAST('{' || p.type AS jsonb) END]) AS s(d) "
-                   "OFFSET 0", maybe, trees)
+                     "CROSS JOIN LATERAL unnest(ARRAY[CASE WHEN p.type = 'JSONParameterSet' THEN "
+                     "CAST(p.content AS jsonb) ELSE CAST('{' || p.type AS jsonb) END]) AS s(d) "
+                     "OFFSET 0", maybe, trees)
 
         def fast(node):
             return raw(f"px.t{index[id(node)]}")
         replay = PostgresChain(raw("px.c"))
         return fill("IN (SELECT px.id FROM ({}) AS px CROSS JOIN LATERAL unnest(ARRAY[CAST(px.c AS "
-                  "jsonb)]) AS q(d) WHERE CASE WHEN px.c IS NULL THEN {} ELSE {} END)",
-                  inner, self.boolean(expr, fast),
-                  replay.boolean(expr, lambda node: replay.slow(node, raw("q.d"), fast)))
+                    "jsonb)]) AS q(d) WHERE CASE WHEN px.c IS NULL THEN {} ELSE {} END)",
+                    inner, self.boolean(expr, fast),
+                    replay.boolean(expr, lambda node: replay.slow(node, raw("q.d"), fast)))
 
     def overridden(self, prefixes, doc):
         """Whether the jsonb ``doc`` is an object with a top-level key
@@ -127,8 +127,8 @@ class PostgresChain(Chain):
         test = " || ".join(f"@ starts with $p{i}" for i in range(len(prefixes)))
         names = join(", ", (fill(f"'p{i}', {{}}", self.param(p)) for i, p in enumerate(prefixes)))
         return fill("CASE WHEN jsonb_typeof({}) = 'object' THEN jsonb_path_exists({}, "
-                  f"'strict $.keyvalue().key ? ({test})', jsonb_build_object({{}})) ELSE FALSE END",
-                  doc, doc, names)
+                    f"'strict $.keyvalue().key ? ({test})', jsonb_build_object({{}})) ELSE FALSE END",
+                    doc, doc, names)
 
     def ref(self, path):
         return fill("(s.d" + " -> {}" * len(path) + ")", *(self.param(k) for k in path))
@@ -151,7 +151,7 @@ class PostgresChain(Chain):
     def elements_exist(self, ref, cond):
         a = self.alias()
         return fill("EXISTS (SELECT 1 FROM jsonb_array_elements({}) AS " + a + "(v) WHERE {})",
-                  ref, cond(raw(f"{a}.v")))
+                    ref, cond(raw(f"{a}.v")))
 
     def num_cmp(self, ref, op, x):
         return number_condition(fill("CAST({} AS numeric)", ref), "=" if op == "==" else op, x)
@@ -161,7 +161,7 @@ class PostgresChain(Chain):
 
     def text_in(self, ref, strings):
         return fill("({} #>> {}) = ANY(CAST({} AS text[]))", ref, raw("'{}'"),
-                  pg_text_array(strings))
+                    pg_text_array(strings))
 
     def text_cmp(self, ref, op, x):
         text = fill("({} #>> {})", ref, raw("'{}'"))
@@ -196,11 +196,11 @@ def number_condition(n, op, x):
         exact_x = fill("CAST({} AS numeric)", exact(x))
         double_x = fill("CAST({} AS double precision)", float(x))
     return fill(f"CASE WHEN abs({{}}) >= {SAFE_INT} OR {{}} = trunc({{}}) "
-              f"THEN {{}} {op} {{}} "
-              f"WHEN abs({{}}) < 1e-307 THEN (CASE WHEN abs({{}}) <= CAST({{}} AS numeric) "
-              f"THEN 0 ELSE {{}} END) {op} {{}} "
-              f"ELSE CAST({{}} AS double precision) {op} {{}} END",
-              n, n, n, n, exact_x, n, n, _tiny(), n, exact_x, n, double_x)
+                f"THEN {{}} {op} {{}} "
+                f"WHEN abs({{}}) < 1e-307 THEN (CASE WHEN abs({{}}) <= CAST({{}} AS numeric) "
+                f"THEN 0 ELSE {{}} END) {op} {{}} "
+                f"ELSE CAST({{}} AS double precision) {op} {{}} END",
+                n, n, n, n, exact_x, n, n, _tiny(), n, exact_x, n, double_x)
 
 
 

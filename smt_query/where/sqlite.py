@@ -58,36 +58,36 @@ class SQLiteChain(Chain):
     @staticmethod
     def is_desc(d, p):
         return raw(f"(json_type({d}, {p} || '.taskname') IS NOT NULL AND json_type({d}, {p} "
-                    f"|| '.module') IS NOT NULL AND json_type({d}, {p} || '.inputs') = 'object')")
+                   f"|| '.module') IS NOT NULL AND json_type({d}, {p} || '.inputs') = 'object')")
 
     def replay(self, doc):
         mid = "instr(w.rest, '.') > 0"
         part = raw(f"CASE WHEN {mid} THEN substr(w.rest, 1, instr(w.rest, '.') - 1) "
-                    "ELSE w.rest END")
+                   "ELSE w.rest END")
         path = fill("COALESCE({}, CASE WHEN {} THEN {} END, w.p || '.\"' || {} || '\"')",
-                  self.child("w.d", "w.p", part), self.is_desc("w.d", "w.p"),
-                  self.child("w.d", "w.p || '.inputs'", part), part)
+                    self.child("w.d", "w.p", part), self.is_desc("w.d", "w.p"),
+                    self.child("w.d", "w.p || '.inputs'", part), part)
         self.layers += [
             # a key with '"' has no JSON path (no escapes in SQLite's syntax)
             fill("dk AS (SELECT row_number() OVER (ORDER BY id) AS n, key, fullkey AS fk "
-               "FROM json_each({}) WHERE instr(key, '.') > 0 AND CASE WHEN instr(key, '\"') "
-               "> 0 THEN {} ELSE 1 END)", doc, self.refuse(raw("key"))),
+                 "FROM json_each({}) WHERE instr(key, '.') > 0 AND CASE WHEN instr(key, '\"') "
+                 "> 0 THEN {} ELSE 1 END)", doc, self.refuse(raw("key"))),
             fill("w(n, rest, p, d, np) AS (SELECT 1, (SELECT key FROM dk WHERE n = 1), '$', {}, "
-               f"NULL UNION ALL SELECT CASE WHEN w.np IS NULL OR {mid} THEN w.n ELSE w.n + 1 END, "
-               f"CASE WHEN w.np IS NULL THEN w.rest WHEN {mid} THEN substr(w.rest, "
-               "instr(w.rest, '.') + 1) ELSE (SELECT key FROM dk WHERE dk.n = w.n + 1) END, "
-               f"CASE WHEN w.np IS NULL THEN w.p WHEN {mid} THEN w.np ELSE '$' END, "
-               f"CASE WHEN w.np IS NULL THEN w.d WHEN NOT {mid} THEN json_set(w.d, w.np, "
-               "json({} -> (SELECT fk FROM dk WHERE dk.n = w.n))) WHEN json_type(w.d, w.np) = "
-               "'object' THEN w.d ELSE json_set(w.d, w.np, json_object()) END, "
-               "CASE WHEN w.np IS NULL THEN {} END FROM w WHERE w.rest IS NOT NULL)",
-               doc, doc, path),
+                 f"NULL UNION ALL SELECT CASE WHEN w.np IS NULL OR {mid} THEN w.n ELSE w.n + 1 END, "
+                 f"CASE WHEN w.np IS NULL THEN w.rest WHEN {mid} THEN substr(w.rest, "
+                 "instr(w.rest, '.') + 1) ELSE (SELECT key FROM dk WHERE dk.n = w.n + 1) END, "
+                 f"CASE WHEN w.np IS NULL THEN w.p WHEN {mid} THEN w.np ELSE '$' END, "
+                 f"CASE WHEN w.np IS NULL THEN w.d WHEN NOT {mid} THEN json_set(w.d, w.np, "
+                 "json({} -> (SELECT fk FROM dk WHERE dk.n = w.n))) WHEN json_type(w.d, w.np) = "
+                 "'object' THEN w.d ELSE json_set(w.d, w.np, json_object()) END, "
+                 "CASE WHEN w.np IS NULL THEN {} END FROM w WHERE w.rest IS NOT NULL)",
+                 doc, doc, path),
             raw("l0 AS (SELECT d, '$' AS p FROM w WHERE rest IS NULL)")]
         return "l0"
 
     def step(self, k, direct):
         found = fill("CASE WHEN {} THEN {} END", self.is_desc("s.d", "s.p"),
-                   self.child("s.d", "s.p || '.inputs'", k))
+                     self.child("s.d", "s.p || '.inputs'", k))
         if direct:
             found = fill("COALESCE({}, {})", self.child("s.d", "s.p", k), found)
         return {"d": raw("s.d"), "p": fill("CASE WHEN s.p IS NOT NULL THEN {} END", found)}
@@ -103,10 +103,10 @@ class SQLiteChain(Chain):
         cond = self.boolean(expr, lambda node: self.slow(node, self.c, self.fast))
         if None not in prefixes:
             cond = fill("CASE WHEN {} THEN {} ELSE {} END",
-                      self.overridden(sorted(set().union(*prefixes)), self.c), cond,
-                      self.boolean(expr, self.fast))
+                        self.overridden(sorted(set().union(*prefixes)), self.c), cond,
+                        self.boolean(expr, self.fast))
         return fill("CASE WHEN {} = 'JSONParameterSet' AND json_valid({}) THEN {} ELSE {} END",
-                  kind, self.c, cond, self.refuse(kind))
+                    kind, self.c, cond, self.refuse(kind))
 
     @staticmethod
     def refuse(text):
@@ -119,7 +119,7 @@ class SQLiteChain(Chain):
         # still cheaper than searching the text for each prefix
         starts = join(" OR ", (fill(f"substr(key, 1, {len(p)}) = {{}}", p) for p in prefixes))
         return fill("EXISTS (SELECT 1 FROM json_each({}) WHERE instr(key, '.') > 0 AND ({}))",
-                  doc, starts)
+                    doc, starts)
 
     def fast(self, node):
         labels = [k for k in node.key.parts if json.dumps(k) != json.dumps(k, ensure_ascii=False)]
@@ -130,7 +130,7 @@ class SQLiteChain(Chain):
         self.ascii = True
         escaped = self.tree(node)
         return fill("CASE WHEN length(CAST({} AS BLOB)) <> length({}) THEN {} ELSE {} END",
-                  self.c, self.c, raw, escaped)
+                    self.c, self.c, raw, escaped)
 
     ascii = False   # how fast() spells path labels
 
