@@ -1,4 +1,5 @@
-"""The record's vocabulary: field names, tags and status words (import-light, no Django).
+"""The record's vocabulary: field names and kinds, tags and status words
+(import-light, no Django; durations and dates are read by :mod:`smt_query.dates`).
 
 Tags are read from Sumatra's ``Record.tags`` column: the record's tags joined
 by commas, written on every save. A *status* is one of :data:`STATUSES`,
