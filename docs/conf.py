@@ -1,10 +1,13 @@
 """Sphinx configuration for smt-query."""
+import os
 import re
+import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 project = "smt-query"
 author = "smt-query developers"
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon",
-              "sphinx_click", "myst_nb"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx_click", "myst_nb",
+              "smtq_filters"]   # the filter reference (docs/_ext), from the registry
 # tutorial.ipynb is stored without outputs and runs at every build; its first cell
 # builds the demo project (in the temporary directory it runs in).
 nb_execution_mode = "force"

@@ -181,3 +181,10 @@ def format_duration(seconds, with_seconds=True):
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
     return f"{h}h {m:02d}m {s:02d}s" if with_seconds else f"{h}h {m:02d}m"
+
+
+def check_date(value):
+    """``value`` if :func:`date_span` reads it as a date, else a QueryError
+    (a date given as text is kept as written: checked, not converted)."""
+    date_span(value)
+    return value

@@ -1,4 +1,5 @@
-"""The record's vocabulary: field names, tags and status words (import-light, no Django).
+"""The record's vocabulary: field names and kinds, tags and status words
+(import-light, no Django; durations and dates are read by :mod:`smt_query.dates`).
 
 Tags are read from Sumatra's ``Record.tags`` column: the record's tags joined
 by commas, written on every save. A *status* is one of :data:`STATUSES`,
@@ -15,6 +16,13 @@ ROW_FIELDS = ("label", "timestamp", "reason", "outcome", "duration",
 #: Fields computed from the tags.
 TAG_FIELDS = ("tags", "status")
 FIELDS = ROW_FIELDS + TAG_FIELDS
+#: Record fields a ``--where`` expression names with a bare word, by kind
+#: (text, number, date, status, tags): the kind decides the operators.
+FIELD_KINDS = {
+    "label": "text", "reason": "text", "outcome": "text", "user": "text",
+    "version": "text", "main_file": "text", "script_arguments": "text",
+    "duration": "number", "timestamp": "date", "status": "status", "tags": "tags",
+}
 #: What every ``--format json`` element carries (the documented contract).
 JSON_FIELDS = ("label", "timestamp", "tags", "reason", "outcome", "duration",
                "main_file", "version", "user")

@@ -8,8 +8,17 @@ where it is written) and offers
 * :meth:`Filter.to_q` -- the same condition as a Django ``Q`` over Sumatra's
   ``Record`` model, or ``None`` when it cannot be said exactly in SQL.
 
-``view.filter.<name>(...)`` and the ``smt query`` options come from
-:data:`FILTERS`. Register your own with :func:`register_filter`::
+``view.filter.<name>(...)`` looks filters up in :data:`FILTERS`. A filter
+offered on the command line and in query specs also carries its
+:class:`Option` declarations (flag, metavar, help, value check, completion,
+spec key; the way django-filter's filters carry their form field):
+``smt query``'s options (:mod:`smt_query.cli.options`), the query specs
+(:mod:`smt_query.query`) and the filter reference in the docs are all
+generated from them (:func:`spec_options`), in the order the filters are
+registered here. Adding such a filter is one class below, its tests and a
+line in ``CHANGES.rst``.
+
+Register your own with :func:`register_filter`::
 
     @register_filter
     def long_runs(hours=10):
@@ -20,19 +29,70 @@ A registered function takes the filter's arguments and returns the predicate
 (the smttask convention); such filters run in Python, after the SQL ones.
 """
 import fnmatch
-import functools
 import inspect
 import math
-import re
 
-from .dates import as_utc, date_span, on_span, parse_duration
+from . import where
+from .dates import as_utc, check_date, date_span, on_span, parse_duration
 from .errors import QueryError
-from .fields import STATUSES, status_tag  # noqa: F401  (STATUSES: importable from here too)
+from .fields import STATUSES, status_tag
+from .params import NO_VALUE, get_task_param
+from .where.globs import GLOB_CHARS, glob_match, glob_regex, is_glob  # noqa: F401 (importable here)
+from .where.qfields import glob_q, in_set, span_q, tags_q, text_q
+from .where.sqltext import sql_text_ok
+
+__all__ = ["FILTERS", "Filter", "FunctionFilter", "Option", "STATUSES", "get_filter",
+           "glob_match", "glob_regex", "literal_tag", "register_filter", "spec_options",
+           "sql_form_of"]
 
 #: name -> Filter subclass; ``view.filter.<name>`` looks names up here.
 FILTERS = {}
 
-_GLOB_CHARS = re.compile(r"[*?\[]")
+
+class Option:
+    """How a filter is offered as a command-line option and a query-spec key.
+
+    ``key`` is the spec key (``--`` + key with hyphens is the flag);
+    ``how`` says how values become the filter's arguments: ``"all"`` one
+    filter with every value, ``"each"`` one filter per value, ``"one"`` one
+    filter with the value, ``"flag"`` the filter without arguments when
+    true, ``"keyword"`` the keyword argument ``arg`` (the options of one
+    filter with this ``how`` make one filter). ``convert`` checks a value
+    given on the command line (raising :class:`QueryError`) and returns the
+    value to keep; ``type_name`` names such values in ``--help``;
+    ``choices`` restricts them; ``complete`` names a shell completion of
+    :mod:`smt_query.cli.complete`. A ``positional`` option is the command's
+    arguments, not a flag.
+    """
+
+    def __init__(self, key, help, *, how="each", metavar=None, multiple=None, arg=None,
+                 convert=None, type_name=None, choices=None, complete=None, positional=False):
+        self.key, self.help, self.how, self.metavar, self.arg = key, help, how, metavar, arg
+        self.multiple = how in ("all", "each") if multiple is None else multiple
+        self.convert, self.type_name, self.choices = convert, type_name, choices
+        self.complete, self.positional = complete, positional
+        self.filter = None    # the filter's name, set by register_filter
+
+    @property
+    def flag(self):
+        """The command-line flag, ``--any-tag`` for the key ``any_tag``."""
+        return "--" + self.key.replace("_", "-")
+
+    def __repr__(self):
+        return f"Option({self.key!r} -> {self.filter}, {self.how})"
+
+
+def spec_options():
+    """``{spec key: Option}`` of every registered filter, in registration order."""
+    return {opt.key: opt for cls in FILTERS.values() for opt in cls.options}
+
+
+def sql_form_of(cls):
+    """Whether the filter class ``cls`` runs in SQL: ``"yes"``, ``"JSON"``
+    (when the store's parameter sets are JSON) or ``"no"`` (Python only)."""
+    if cls.to_q is Filter.to_q:
+        return "no"
+    return "JSON" if cls.reads_parameters else "yes"
 
 
 def register_filter(obj=None, *, name=None):
@@ -51,6 +111,13 @@ def register_filter(obj=None, *, name=None):
             raise TypeError(f"cannot register {obj!r} as a filter")
         key = name or cls.__dict__.get("name") or cls.__name__
         cls.name = key
+        cls.options = tuple(cls.__dict__.get("options", ()))   # not inherited
+        taken = spec_options()
+        for opt in cls.options:
+            if opt.key in taken and taken[opt.key].filter != key:
+                raise ValueError(f"option {opt.key!r} of filter {key!r} is taken by "
+                                 f"{taken[opt.key].filter!r}")
+            opt.filter = key
         FILTERS[key] = cls
         return obj
     return register if obj is None else register(obj)
@@ -77,6 +144,10 @@ class Filter:
     """
 
     name = None
+    #: How the filter is offered on the command line (:class:`Option`).
+    options = ()
+    #: Whether its SQL form reads parameter sets (see :func:`sql_form_of`).
+    reads_parameters = False
 
     def __init__(self, *args, **kwargs):
         self.args, self.kwargs = args, kwargs
@@ -126,249 +197,11 @@ class GenericFilter(Filter):
         return bool(self.fn(record))
 
 
-# -- text -------------------------------------------------------------------
-#
-# Globs mean exactly what fnmatch.fnmatchcase() does, and match in time
-# linear in the text for every pattern: in Python, fnmatch itself (atomic
-# groups since Python 3.9); on SQLite, a Python function registered on the
-# connection that calls it; on PostgreSQL, a regular expression, which its
-# engine (a DFA) matches in linear time. Nothing else turns a glob into a
-# backtracking regular expression.
-
-#: Longest glob sent to PostgreSQL (its regex compiler slows down with the
-#: pattern's length: 0.02 s at 1,000 characters, 2 s at 10,000); longer
-#: ones run in Python.
-_MAX_SQL_GLOB = 1000
-
-
-def _glob_parts(pattern):
-    """``pattern`` as fnmatch reads it: a list of ``"*"``, ``"?"``, single
-    characters and classes ``(negated, [(first, last), ...])``; None if it
-    contains a class that matches nothing (``[z-a]``).
-
-    Bracket expressions are cut as :func:`fnmatch.translate` cuts them
-    (``!`` negates, ``]`` first is literal, an unclosed ``[`` is literal,
-    a range ending below its start is dropped) and their body is then read
-    as :mod:`re` reads the class fnmatch writes.
-    """
-    parts, i, n = [], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        i += 1
-        if c == "*":
-            if not parts or parts[-1] != "*":
-                parts.append("*")
-        elif c != "[":
-            parts.append(c)
-        else:
-            j = i
-            if j < n and pattern[j] == "!":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 1
-            if j >= n:
-                parts.append("[")
-                continue
-            cls = _glob_class(pattern, i, j)
-            if cls is None:
-                return None
-            parts.append(cls)
-            i = j + 1
-    return parts
-
-
-def _glob_class(pattern, i, j):
-    """The class ``pattern[i:j]`` (between ``[`` and ``]``): the class body
-    fnmatch writes for it, read as :mod:`re` reads a class."""
-    body = pattern[i:j]
-    if "-" in body:   # fnmatch's chunks: the text between hyphens making ranges
-        chunks, k = [], i + 2 if pattern[i] == "!" else i + 1
-        while True:
-            k = pattern.find("-", k, j)
-            if k < 0:
-                break
-            chunks.append(pattern[i:k])
-            i, k = k + 1, k + 3
-        chunk = pattern[i:j]
-        if chunk:
-            chunks.append(chunk)
-        else:
-            chunks[-1] += "-"
-        for k in range(len(chunks) - 1, 0, -1):     # drop empty ranges
-            if chunks[k - 1][-1] > chunks[k][0]:
-                chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
-                del chunks[k]
-        # fnmatch joins the chunks with bare hyphens (ranges) and escapes the
-        # hyphens inside them (characters): tokens (character, is a bare "-")
-        tokens = [("-", True)] * (2 * len(chunks) - 1)
-        tokens[::2] = [[(c, False) for c in chunk] for chunk in chunks]
-        tokens = [t for item in tokens for t in (item if isinstance(item, list) else [item])]
-    else:
-        tokens = [(c, False) for c in body]
-    if not tokens:
-        return None                # fnmatch: "(?!)", nothing matches
-    if tokens == [("!", False)]:
-        return (True, [])          # a negated empty class: any character
-    negated = tokens[0] == ("!", False)
-    tokens = tokens[negated:]
-    ranges, t = [], 0
-    while t < len(tokens):         # as re reads a class: "a-b" is a range
-        c = tokens[t][0]
-        if t + 2 < len(tokens) and tokens[t + 1][1]:
-            hi = tokens[t + 2][0]
-            if hi < c:             # fnmatch drops such ranges: cannot happen
-                raise QueryError(f"bad glob {pattern!r}: range {c}-{hi}")
-            ranges.append((c, hi))
-            t += 3
-        else:                      # a character ("-" too, first or last)
-            ranges.append((c, c))
-            t += 1
-    return (negated, ranges)
-
-
-def glob_regex(pattern):
-    """A regular expression matching what ``fnmatchcase(s, pattern)`` matches.
-
-    Written in the common subset of Python's ``re`` and PostgreSQL's regular
-    expressions (``(?s)``, ``\\A``, ``\\Z``, bracket classes, ``\\uXXXX``
-    escapes); None for a pattern that matches nothing.
-    """
-    parts = _glob_parts(pattern)
-    if parts is None:
-        return None
-    out = []
-    for part in parts:
-        if part == "*":
-            out.append(".*")
-        elif part == "?":
-            out.append(".")
-        elif isinstance(part, tuple):
-            negated, ranges = part
-            if not ranges:
-                out.append(".")
-                continue
-            body = "".join(_re_char(a) if a == b else f"{_re_char(a)}-{_re_char(b)}"
-                           for a, b in ranges)
-            out.append("[" + ("^" if negated else "") + body + "]")
-        else:
-            out.append(_re_char(part))
-    return r"(?s)\A" + "".join(out) + r"\Z"
-
-
-def _re_char(c):
-    """``c`` for a regular expression: ASCII letters and digits as they are,
-    anything else as a \\u escape (read alike by re and PostgreSQL)."""
-    if c.isascii() and c.isalnum():
-        return c
-    return f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
-
-
-def _is_glob(pattern):
-    return bool(_GLOB_CHARS.search(pattern))
-
-
-def glob_match(text, pattern):
-    """fnmatch's case-sensitive match (a missing text is empty), the function
-    that SQLite calls as ``smtq_glob(text, pattern)``."""
-    return fnmatch.fnmatchcase(text or "", pattern)
-
-
-@functools.cache
-def _glob_expression():
-    from django.db.models import BooleanField, Expression
-
-    class Glob(Expression):
-        """``column`` matches the glob ``pattern`` (see :func:`glob_match`)."""
-
-        output_field = BooleanField()
-
-        def __init__(self, column, pattern):
-            super().__init__()
-            self.column, self.pattern = column, pattern
-
-        def get_source_expressions(self):
-            return [self.column]
-
-        def set_source_expressions(self, exprs):
-            (self.column,) = exprs
-
-        def as_sql(self, compiler, connection):
-            sql, params = compiler.compile(self.column)
-            if connection.vendor == "sqlite":
-                connection.ensure_connection()
-                connection.connection.create_function("smtq_glob", 2, glob_match,
-                                                      deterministic=True)
-                return f"smtq_glob({sql}, %s)", [*params, self.pattern]
-            return f"({sql})::text ~ %s", [*params, glob_regex(self.pattern)]
-
-    return Glob
-
-
-def _text_q(field, pattern, ctx):
-    """Case-sensitive substring (or whole-value glob) match of a text column;
-    None where SQL cannot say it exactly (Python then decides)."""
-    from django.db.models import F, Q, Value
-    from django.db.models.functions import StrIndex
-    from django.db.models.lookups import GreaterThan
-    if ctx.vendor not in ("sqlite", "postgresql"):
-        return None
-    from .where import sql_text_ok
-    if not sql_text_ok(pattern):
-        return None
-    if _is_glob(pattern):
-        if ctx.vendor == "postgresql" and len(pattern) > _MAX_SQL_GLOB:
-            return None
-        if _glob_parts(pattern) is None:
-            return Q(pk__in=[])                  # [z-a]: matches nothing
-        return Q(_glob_expression()(F(field), pattern))
-    # Django's __contains is case-insensitive on SQLite (LIKE); INSTR/STRPOS are not.
-    return Q(GreaterThan(StrIndex(F(field), Value(pattern)), 0))
-
-
-class TextFilter(Filter):
-    """Base for filters on one text field: substring, or glob if it has * ? [."""
-
-    field = None
-
-    def __init__(self, pattern):
-        if not isinstance(pattern, str):
-            raise QueryError(f"{self.name} needs a string, not {pattern!r}")
-        super().__init__(pattern)
-        self.pattern = pattern
-        self.glob = _is_glob(pattern)
-
-    def matches(self, value):
-        value = value or ""
-        return fnmatch.fnmatchcase(value, self.pattern) if self.glob else self.pattern in value
-
-    def test(self, record):
-        return self.matches(getattr(record, self.field))
-
-    def to_q(self, ctx):
-        return _text_q(self.field, self.pattern, ctx)
-
-
-def _text_filter(field, doc):
-    cls = type(field, (TextFilter,), {"field": field, "__doc__": doc})
-    return register_filter(cls)
-
-
-_text_filter("label", "Keep records whose label contains `pattern` (or matches it as a "
-             "glob such as '2020091?-*').")
-_text_filter("reason", "Keep records whose reason contains `pattern` (or matches the glob).")
-_text_filter("outcome", "Keep records whose outcome contains `pattern` (or matches the glob).")
-_text_filter("user", "Keep records whose user contains `pattern` (or matches the glob).")
-_text_filter("main_file", "Keep records whose main file contains `pattern` (or matches "
-             "the glob).")
-_text_filter("script_arguments", "Keep records whose script arguments contain `pattern`.")
-_text_filter("stdout_stderr", "Keep records whose captured output contains `pattern`.")
-
-
 @register_filter(name="labels")
 class LabelsFilter(Filter):
     """Keep the records with exactly these labels."""
+
+    options = [Option("labels", "The records with these labels.", how="all", positional=True)]
 
     def __init__(self, *labels):
         labels = _flatten(labels)
@@ -381,32 +214,9 @@ class LabelsFilter(Filter):
         return record.label in self.labels
 
     def to_q(self, ctx):
-        from .where import in_set, sql_text_ok
         if not all(map(sql_text_ok, self.labels)):
             return None
         return in_set(ctx, "label", sorted(self.labels))   # any number: one parameter
-
-
-@register_filter(name="version")
-class VersionFilter(Filter):
-    """Keep records whose code version begins with `prefix`."""
-
-    def __init__(self, prefix):
-        if not isinstance(prefix, str):
-            raise QueryError(f"version needs a string, not {prefix!r}")
-        super().__init__(prefix)
-        self.prefix = prefix
-
-    def test(self, record):
-        return (record.version or "").startswith(self.prefix)
-
-    def to_q(self, ctx):
-        from django.db.models import Q, Value
-        from django.db.models.functions import Substr
-        from django.db.models.lookups import Exact
-        if not self.prefix:
-            return Q()
-        return Q(Exact(Substr("version", 1, len(self.prefix)), Value(self.prefix)))
 
 
 # -- tags -------------------------------------------------------------------
@@ -421,7 +231,7 @@ class _TagTerm:
         if not isinstance(term, str) or not term:
             raise QueryError(f"a tag must be a non-empty string, not {term!r}")
         self.term = term
-        self.glob = _is_glob(term)
+        self.glob = is_glob(term)
         self.names = {term}
         if term in STATUSES:
             self.names.add(status_tag(term))
@@ -444,7 +254,6 @@ class _TagTerm:
     def q(self, ctx):
         """Q selecting the records carrying a tag this term matches, read from
         their ``tags`` column (:func:`smt_query.where.tags_q`), or None."""
-        from .where import tags_q
         return tags_q(ctx, self.names_in(ctx))
 
 
@@ -456,7 +265,7 @@ def literal_tag(name):
     ``literal_tag("finished") == "[f]inished"``)."""
     if not isinstance(name, str) or not name:
         raise QueryError(f"a tag must be a non-empty string, not {name!r}")
-    term = _GLOB_CHARS.sub(lambda m: f"[{m.group()}]", name)
+    term = GLOB_CHARS.sub(lambda m: f"[{m.group()}]", name)
     if term in STATUSES:
         term = f"[{term[0]}]{term[1:]}"
     return term
@@ -486,6 +295,11 @@ class AllTags(TagsFilter):
     a glob such as 'fig*' matches by pattern; 'fig[*]' (or literal_tag('fig*'))
     is the tag 'fig*' itself."""
 
+    options = [Option(
+        "tag", "Records carrying this tag (exactly; repeat: all of them). 'finished' also "
+        "matches '_finished_'; globs such as 'fig*' work; brackets make a tag literal: "
+        "'fig[*]' is the tag 'fig*'.", how="all", metavar="TAG", complete="tags")]
+
     def test(self, record):
         return all(t.found_in(record.tags) for t in self.terms)
 
@@ -504,17 +318,22 @@ class AllTags(TagsFilter):
 class AnyTag(TagsFilter):
     """Keep records carrying at least one of the given tags (as for `tags`)."""
 
+    options = [Option("any_tag", "Records carrying at least one of these tags (repeatable).",
+                      how="all", metavar="TAG", complete="tags")]
+
     def test(self, record):
         return any(t.found_in(record.tags) for t in self.terms)
 
     def to_q(self, ctx):
-        from .where import tags_q
         return tags_q(ctx, set().union(*(term.names_in(ctx) for term in self.terms)))
 
 
 @register_filter(name="not_tag")
 class NotTag(TagsFilter):
     """Keep records carrying none of the given tags (as for `tags`)."""
+
+    options = [Option("not_tag", "Records carrying none of these tags (repeatable).",
+                      how="all", metavar="TAG", complete="tags")]
 
     def test(self, record):
         return not any(t.found_in(record.tags) for t in self.terms)
@@ -528,6 +347,9 @@ class NotTag(TagsFilter):
 class StatusFilter(AnyTag):
     """Keep records whose Sumatra status is one of the given words
     (finished, crashed, killed, running, initialized, ...)."""
+
+    options = [Option("status", "Records with this Sumatra status (repeat: any of them).",
+                      how="all", choices=STATUSES)]
 
     def __init__(self, *statuses):
         words = _flatten(statuses)
@@ -553,13 +375,11 @@ class DateFilter(Filter):
                 and (self.end is None or ts < self.end))
 
     def to_q(self, ctx):
-        from django.db.models import Q
-        q = Q()
-        if self.start is not None:
-            q &= Q(timestamp__gte=self.start)
-        if self.end is not None:
-            q &= Q(timestamp__lt=self.end)
-        return q
+        return span_q(self.start, self.end)
+
+
+def _date_option(key, help):
+    return Option(key, help, how="one", convert=check_date, type_name="DATE")
 
 
 @register_filter(name="after")
@@ -574,6 +394,8 @@ class After(DateFilter):
     '2020-09-12', '2020-09-12T13:30' or '20200912-133000' work too. Times are
     UTC, the clock of Sumatra's labels."""
 
+    options = [_date_option("after", "Records made on or after DATE (UTC).")]
+
     @staticmethod
     def span(date, *args):
         return date_span(date, *args)[0], None
@@ -583,6 +405,8 @@ class After(DateFilter):
 class Before(DateFilter):
     """Keep only records which occurred before the given date. Date is exclusive.
     Accepts the same dates as `after`."""
+
+    options = [_date_option("before", "Records made before DATE (exclusive).")]
 
     @staticmethod
     def span(date, *args):
@@ -595,7 +419,114 @@ class On(DateFilter):
     a month (202009), a year (2020), or the day of a `datetime`.
     Accepts the same dates as `after`."""
 
+    options = [_date_option("on", "Records made on DATE: a day, a month (202009) or a year.")]
     span = staticmethod(on_span)
+
+
+# -- text -------------------------------------------------------------------
+
+class TextFilter(Filter):
+    """Base for filters on one text field: substring, or glob if it has * ? [."""
+
+    field = None
+
+    def __init__(self, pattern):
+        if not isinstance(pattern, str):
+            raise QueryError(f"{self.name} needs a string, not {pattern!r}")
+        super().__init__(pattern)
+        self.pattern = pattern
+        self.glob = is_glob(pattern)
+
+    def matches(self, value):
+        value = value or ""
+        return fnmatch.fnmatchcase(value, self.pattern) if self.glob else self.pattern in value
+
+    def test(self, record):
+        return self.matches(getattr(record, self.field))
+
+    def to_q(self, ctx):
+        return text_q(ctx, self.field, self.pattern)
+
+
+def _text_filter(field, doc, *options):
+    cls = type(field, (TextFilter,), {"field": field, "__doc__": doc, "options": options})
+    return register_filter(cls)
+
+
+_text_filter("label", "Keep records whose label contains `pattern` (or matches it as a "
+             "glob such as '2020091?-*').",
+             Option("label", "Labels containing PATTERN (or matching a glob such as '202009*').",
+                    metavar="PATTERN"))
+_text_filter("reason", "Keep records whose reason contains `pattern` (or matches the glob).",
+             Option("reason", "Reason contains TEXT.", metavar="TEXT"))
+_text_filter("outcome", "Keep records whose outcome contains `pattern` (or matches the glob).",
+             Option("outcome", "Outcome contains TEXT.", metavar="TEXT"))
+_text_filter("user", "Keep records whose user contains `pattern` (or matches the glob).",
+             Option("user", "User contains TEXT.", metavar="TEXT"))
+_text_filter("main_file", "Keep records whose main file contains `pattern` (or matches "
+             "the glob).", Option("main_file", "Main file contains PATH.", metavar="PATH"))
+_text_filter("script_arguments", "Keep records whose script arguments contain `pattern`.")
+_text_filter("stdout_stderr", "Keep records whose captured output contains `pattern`.")
+
+
+@register_filter(name="version")
+class VersionFilter(Filter):
+    """Keep records whose code version begins with `prefix`."""
+
+    options = [Option("version", "Code version starts with PREFIX.", metavar="PREFIX")]
+
+    def __init__(self, prefix):
+        if not isinstance(prefix, str):
+            raise QueryError(f"version needs a string, not {prefix!r}")
+        super().__init__(prefix)
+        self.prefix = prefix
+
+    def test(self, record):
+        return (record.version or "").startswith(self.prefix)
+
+    def to_q(self, ctx):
+        from django.db.models import Q, Value
+        from django.db.models.functions import Substr
+        from django.db.models.lookups import Exact
+        if not self.prefix:
+            return Q()
+        return Q(Exact(Substr("version", 1, len(self.prefix)), Value(self.prefix)))
+
+
+@register_filter(name="platform")
+class PlatformFilter(Filter):
+    """Keep records run on a machine matching `pattern`: a glob (or the exact
+    text), matched case-sensitively against the host name, the system name
+    (Linux, Darwin, Windows), the machine type (x86_64, arm64) and the
+    processor of each platform Sumatra recorded for the run; one match is
+    enough ('node*', 'Linux', 'arm64')."""
+
+    options = [Option("platform", "Records run on a machine whose host name, system (Linux), "
+                      "machine (x86_64) or processor matches PATTERN, exactly or as a glob "
+                      "such as 'node*' (repeat: all of them).", metavar="PATTERN")]
+    #: The attributes of Sumatra's PlatformInformation matched.
+    fields = ("network_name", "system_name", "machine", "processor")
+
+    def __init__(self, pattern):
+        if not isinstance(pattern, str) or not pattern:
+            raise QueryError(f"platform needs a non-empty string, not {pattern!r}")
+        super().__init__(pattern)
+        self.pattern = pattern
+
+    def test(self, record):
+        return any(fnmatch.fnmatchcase(getattr(p, f, None) or "", self.pattern)
+                   for p in record.platforms or () for f in self.fields)
+
+    def to_q(self, ctx):
+        from django.db.models import Exists, OuterRef, Q
+        q = Q(pk__in=[])
+        for f in self.fields:
+            part = glob_q(ctx, f, self.pattern)
+            if part is None:
+                return None
+            q |= part
+        platforms = ctx.models.PlatformInformation.objects.filter(q, record=OuterRef("pk"))
+        return Q(Exists(platforms))
 
 
 # -- numbers ----------------------------------------------------------------
@@ -605,6 +536,11 @@ class DurationFilter(Filter):
     """Keep records whose duration (seconds) lies in [min, max]; either bound may
     be omitted; '2h30m' strings are accepted. Records without a duration
     (still running) are left out."""
+
+    options = [Option("min_duration", "Ran at least D (90, 2h30m).", how="keyword", arg="min",
+                      convert=parse_duration, type_name="DURATION"),
+               Option("max_duration", "Ran at most D.", how="keyword", arg="max",
+                      convert=parse_duration, type_name="DURATION")]
 
     def __init__(self, min=None, max=None):
         super().__init__(min=min, max=max)
@@ -631,6 +567,8 @@ class DurationFilter(Filter):
 class OutputFilter(Filter):
     """Keep only records whose number of output files is between `minimum`
     and `maximum` (inclusive; `maximum=None` for no upper bound)."""
+
+    options = [Option("has_output", "Records with at least one output file.", how="flag")]
 
     def __init__(self, minimum=1, maximum=None):
         super().__init__(minimum=minimum, maximum=maximum)
@@ -667,8 +605,12 @@ class WhereFilter(Filter):
     "optimizer.lr >= 1e-3 and model.activation == 'relu'" (see the docs for
     the language). Task-description `inputs` levels may be omitted in keys."""
 
+    options = [Option("where", "Condition on parameters and fields, e.g. \"optimizer.lr >= 1e-3 "
+                      "and model.activation == 'relu'\" (repeatable; see the docs).",
+                      metavar="EXPR", complete="keys")]
+    reads_parameters = True
+
     def __init__(self, expression):
-        from . import where
         super().__init__(expression)
         self.expr = (where.parse(expression) if isinstance(expression, str)
                      else where.check_tree(expression))
@@ -692,8 +634,9 @@ class ParamsFilter(Filter):
     `gt` (>), `lt` (<), `isclose` (≈, as numpy.isclose). A record lacking a
     key is left out. Example: params(eq={'a': 1}, isclose={'φ': 1.57079})."""
 
+    reads_parameters = True
+
     def __init__(self, eq=None, *, ge=None, le=None, gt=None, lt=None, isclose=None):
-        from . import where
         conds = dict(eq=eq, ge=ge, le=le, gt=gt, lt=lt, isclose=isclose)
         super().__init__(**{k: v for k, v in conds.items() if v is not None})
         for kw, cond in conds.items():
@@ -710,7 +653,6 @@ class ParamsFilter(Filter):
             return False
         if not self.isclose:
             return True
-        from .params import NO_VALUE, get_task_param
         for key, target in self.isclose.items():
             value = get_task_param(record, key.parts, NO_VALUE)
             if value is NO_VALUE or not _isclose(value, target):
@@ -741,8 +683,6 @@ class MatchFilter(ParamsFilter):
 
     def __init__(self, ref, eq=None, *, ge=None, le=None, gt=None, lt=None,
                  isclose=None, include_reference=True):
-        from . import where
-        from .params import NO_VALUE, get_task_param
         missing = []
 
         def values(keys):

@@ -12,54 +12,44 @@ import os
 
 from .errors import QueryError
 from .fields import FIELDS, JSON_FIELDS, status_of
+from .filters import spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
 from .project import saved_queries_path as _saved_path
 
-#: Spec option -> (filter name, how the value becomes arguments).
-#: "each": one filter per value; "all": one filter with all values;
-#: "one": one filter with the value; "flag": a filter when true.
-SPEC_FILTERS = {
-    "labels": ("labels", "all"),
-    "tag": ("tags", "all"),
-    "any_tag": ("any_tag", "all"),
-    "not_tag": ("not_tag", "all"),
-    "status": ("status", "all"),
-    "after": ("after", "one"),
-    "before": ("before", "one"),
-    "on": ("on", "one"),
-    "label": ("label", "each"),
-    "reason": ("reason", "each"),
-    "outcome": ("outcome", "each"),
-    "user": ("user", "each"),
-    "main_file": ("main_file", "each"),
-    "version": ("version", "each"),
-    "where": ("where", "each"),
-    "has_output": ("output", "flag"),
-}
+#: Spec option -> (filter name, how the value becomes arguments), generated
+#: from the filter registry (:class:`smt_query.filters.Option`): "each" one
+#: filter per value; "all" one filter with all values; "one" one filter with
+#: the value; "flag" a filter when true; "keyword" a keyword argument.
+SPEC_FILTERS = {key: (opt.filter, opt.how) for key, opt in spec_options().items()}
 
 def apply_spec(view, spec):
     """Return ``view`` narrowed by every filter of ``spec`` (unset values
     skipped); a :class:`QueryError` for anything that is not a valid spec."""
     if not isinstance(spec, dict):
         raise QueryError(f"a query is a dict of options, not {spec!r}")
-    unknown = set(spec) - set(SPEC_FILTERS) - {"min_duration", "max_duration"}
+    options = spec_options()
+    unknown = set(spec) - set(options)
     if unknown:
         raise QueryError(f"unknown query option {sorted(unknown, key=str)[0]!r}")
-    for key, (name, how) in SPEC_FILTERS.items():
-        value = spec.get(key)
+    keywords = {}     # filter name -> its keyword arguments (e.g. duration's min, max)
+    for key, opt in options.items():
+        name, how, value = opt.filter, opt.how, spec.get(key)
+        if how == "keyword":
+            if value is not None:
+                keywords.setdefault(name, {})[opt.arg] = value
+            continue
         if value is None or (isinstance(value, (list, tuple, str, bool)) and not value):
             continue
         if how == "flag" and value is not True:
-            raise QueryError(f"--{key.replace('_', '-')} is a flag: true or false, not {value!r}")
+            raise QueryError(f"{opt.flag} is a flag: true or false, not {value!r}")
         if how in ("one", "flag") or isinstance(value, str):
             values = [value]
         elif isinstance(value, (list, tuple)):
             values = list(value)
         else:
-            raise QueryError(f"--{key.replace('_', '-')} takes text or a list of texts, "
-                             f"not {value!r}")
+            raise QueryError(f"{opt.flag} takes text or a list of texts, not {value!r}")
         if how == "all":
             view = getattr(view.filter, name)(*values)
         elif how == "flag":
@@ -67,8 +57,8 @@ def apply_spec(view, spec):
         else:
             for v in values:
                 view = getattr(view.filter, name)(v)
-    if spec.get("min_duration") is not None or spec.get("max_duration") is not None:
-        view = view.filter.duration(min=spec.get("min_duration"), max=spec.get("max_duration"))
+    for name, kwargs in keywords.items():
+        view = getattr(view.filter, name)(**kwargs)
     return view
 
 
@@ -91,10 +81,11 @@ def describe_spec(spec):
     """A spec as the command-line options that make it."""
     parts = []
     spec = clean_spec(spec)
-    order = list(SPEC_FILTERS) + ["min_duration", "max_duration"]
+    options = spec_options()
+    order = sorted(options, key=lambda k: not options[k].positional)   # arguments first
     for key in sorted(spec, key=lambda k: order.index(k) if k in order else len(order)):
         value = spec[key]
-        if key == "labels":
+        if key in options and options[key].positional:
             parts.extend(value)
             continue
         flag = "--" + key.replace("_", "-")

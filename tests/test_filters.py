@@ -4,6 +4,7 @@ The oracle is the pure-Python path over the records exactly as Sumatra
 itself loads them (``DjangoRecordStore.list`` -> ``Record.to_sumatra()``).
 """
 import datetime as dt
+import platform as host
 import random
 from types import SimpleNamespace
 
@@ -62,6 +63,9 @@ FILTER = st.one_of(
         lambda v: [v])),
     st.tuples(st.just("stdout_stderr"), st.sampled_from(["Fitted", "log L = -", "Error"]).map(
         lambda v: [v])),
+    st.tuples(st.just("platform"), st.sampled_from(
+        [host.node(), host.system(), host.machine(), "*", "Lin*", "no-such-host"]).map(
+        lambda v: [v])),
     st.tuples(st.just("generic_filter"), st.sampled_from(["long", "has_fig"])),
     st.tuples(st.just("where"), st.sampled_from([
         "optimizer.lr >= 0.005", "optimizer.model.activation == 'relu' and nsteps == 25000",
@@ -78,7 +82,8 @@ FILTER = st.one_of(
 #: Every registered filter appears in FILTER (where: see test_where.py too).
 COVERED = {"tags", "any_tag", "not_tag", "status", "after", "before", "on", "label", "reason",
            "outcome", "user", "main_file", "version", "duration", "output", "params",
-           "script_arguments", "stdout_stderr", "generic_filter", "labels", "match", "where"}
+           "script_arguments", "stdout_stderr", "generic_filter", "labels", "match", "where",
+           "platform"}
 
 PREDICATES = {"long": lambda r: (r.duration or 0) > 3600,
               "has_fig": lambda r: any(t.startswith("fig") for t in r.tags)}

@@ -459,8 +459,8 @@ def test_sql_equals_python(store, rows, text):
 def test_many_tag_names_make_one_set_condition(store, rows, monkeypatch):
     """Above a few names, a tag condition is one set test (json_each / array
     overlap) instead of one test per name: the same records."""
-    import smt_query.where as where
-    monkeypatch.setattr(where, "_TAG_TESTS_MAX", 0)
+    import smt_query.where.qfields as qfields
+    monkeypatch.setattr(qfields, "_TAG_TESTS_MAX", 0)
     for text in [t for t in EXPRESSIONS if "tags" in t or "status" in t]:
         expr = parse(text)
         assert _selected(store, expr.to_q(store.context())) == _expected(expr, rows), text

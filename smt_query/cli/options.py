@@ -1,39 +1,43 @@
 """Option decorators shared by ``smt query`` and ``smt compare``.
 
-Each filter option has the semantics of the library filter of the same name
-(:mod:`smt_query.filters`); values are validated here so that a bad date or
-duration is a usage error naming the option.
+The filter options are generated from the filter registry
+(:func:`smt_query.filters.spec_options`): each has the semantics of the
+library filter that declares it, and its values are checked here (the
+check the filter declares), so that a bad date or duration is a usage error
+naming the option.
 """
 import click
 
-from ..dates import date_span, parse_duration
+from ..dates import check_date, parse_duration
 from ..errors import QueryError
-from ..fields import STATUSES
+from ..filters import spec_options
 
 
-class DateType(click.ParamType):
+class ValueType(click.ParamType):
+    """A value checked by ``convert`` (raising QueryError), named ``name`` in help."""
+
+    def __init__(self, name, convert):
+        self.name, self.convert_value = name, convert
+
+    def convert(self, value, param, ctx):
+        try:
+            return self.convert_value(value)
+        except QueryError as err:
+            self.fail(str(err), param, ctx)
+
+
+class DateType(ValueType):
     """2020, 202009, 20200912, 2020-09-12, 2020-09-12T13:30 or 20200912-133000 (UTC)."""
 
-    name = "DATE"
-
-    def convert(self, value, param, ctx):
-        try:
-            date_span(value)
-        except QueryError as err:
-            self.fail(str(err), param, ctx)
-        return value
+    def __init__(self):
+        super().__init__("DATE", check_date)
 
 
-class DurationType(click.ParamType):
+class DurationType(ValueType):
     """Seconds, or a form such as 2h30m."""
 
-    name = "DURATION"
-
-    def convert(self, value, param, ctx):
-        try:
-            return parse_duration(value)
-        except QueryError as err:
-            self.fail(str(err), param, ctx)
+    def __init__(self):
+        super().__init__("DURATION", parse_duration)
 
 
 def complete_with(kind):
@@ -48,42 +52,30 @@ def complete_with(kind):
     return complete
 
 
-FILTER_OPTIONS = (
-    click.option("--tag", "tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),
-                 help="Records carrying this tag (exactly; repeat: all of them). "
-                      "'finished' also matches '_finished_'; globs such as 'fig*' work; "
-                      "brackets make a tag literal: 'fig[*]' is the tag 'fig*'."),
-    click.option("--any-tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),
-                 help="Records carrying at least one of these tags (repeatable)."),
-    click.option("--not-tag", multiple=True, metavar="TAG", shell_complete=complete_with("tags"),
-                 help="Records carrying none of these tags (repeatable)."),
-    click.option("--status", multiple=True, type=click.Choice(STATUSES),
-                 help="Records with this Sumatra status (repeat: any of them)."),
-    click.option("--after", type=DateType(), help="Records made on or after DATE (UTC)."),
-    click.option("--before", type=DateType(), help="Records made before DATE (exclusive)."),
-    click.option("--on", type=DateType(),
-                 help="Records made on DATE: a day, a month (202009) or a year."),
-    click.option("--label", multiple=True, metavar="PATTERN",
-                 help="Labels containing PATTERN (or matching a glob such as '202009*')."),
-    click.option("--reason", multiple=True, metavar="TEXT", help="Reason contains TEXT."),
-    click.option("--outcome", multiple=True, metavar="TEXT", help="Outcome contains TEXT."),
-    click.option("--user", multiple=True, metavar="TEXT", help="User contains TEXT."),
-    click.option("--main-file", multiple=True, metavar="PATH", help="Main file contains PATH."),
-    click.option("--version", multiple=True, metavar="PREFIX",
-                 help="Code version starts with PREFIX."),
-    click.option("--min-duration", type=DurationType(), help="Ran at least D (90, 2h30m)."),
-    click.option("--max-duration", type=DurationType(), help="Ran at most D."),
-    click.option("--has-output", is_flag=True, default=False,
-                 help="Records with at least one output file."),
-    click.option("--where", multiple=True, metavar="EXPR", shell_complete=complete_with("keys"),
-                 help="Condition on parameters and fields, e.g. \"optimizer.lr >= 1e-3 and "
-                      "model.activation == 'relu'\" (repeatable; see the docs)."),
-)
+def _click_option(opt):
+    """The click option of a filter's :class:`~smt_query.filters.Option`."""
+    kwargs = {"help": opt.help}
+    if opt.how == "flag":
+        kwargs.update(is_flag=True, default=False)
+    if opt.multiple:
+        kwargs["multiple"] = True
+    if opt.metavar:
+        kwargs["metavar"] = opt.metavar
+    if opt.choices:
+        kwargs["type"] = click.Choice(opt.choices)
+    elif opt.convert:
+        kwargs["type"] = ValueType(opt.type_name or "VALUE", opt.convert)
+    if opt.complete:
+        kwargs["shell_complete"] = complete_with(opt.complete)
+    return click.option(opt.flag, opt.key, **kwargs)
+
+
+#: The filter options (click decorators), in the registry's order.
+FILTER_OPTIONS = tuple(_click_option(opt) for opt in spec_options().values()
+                       if not opt.positional)
 
 #: Names of the filter options, as keys of a query spec.
-FILTER_KEYS = ("tag", "any_tag", "not_tag", "status", "after", "before", "on", "label",
-               "reason", "outcome", "user", "main_file", "version", "min_duration",
-               "max_duration", "has_output", "where")
+FILTER_KEYS = tuple(key for key, opt in spec_options().items() if not opt.positional)
 
 
 def filter_options(fn):
