@@ -144,9 +144,9 @@ class Filter:
     """
 
     name = None
-    #: How the filter is offered on the command line (:class:`Option`).
+    #: How the filter is offered on the command line (``filters.Option``).
     options = ()
-    #: Whether its SQL form reads parameter sets (see :func:`sql_form_of`).
+    #: Whether its SQL form reads parameter sets (see ``filters.sql_form_of``).
     reads_parameters = False
 
     def __init__(self, *args, **kwargs):
