@@ -17,6 +17,7 @@ project can name it in ``.smt/project`` (see :func:`use_query_store`) and every
 """
 import json
 import os
+from contextlib import nullcontext
 
 from sumatra.recordstore import django_store as _sumatra_django
 from sumatra.recordstore.django_store import DjangoRecordStore
@@ -24,6 +25,10 @@ from sumatra.recordstore.django_store import DjangoRecordStore
 from .asyncguard import sync_entry, sync_entry_class
 from .errors import QueryError
 from .fields import ROW_FIELDS, TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
+
+
+#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
+MAX_IN = 30000
 
 
 class StoreMissing(QueryError):
@@ -377,6 +382,65 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """The subset of ``labels`` that exist in the project."""
         return set(self.queryset(project_name).filter(label__in=list(labels))
                    .values_list("label", flat=True))
+
+    # -- running filters: SQL, or Python where the database refuses -------
+    def fall_back(self, run, too_large=None, again=None):
+        """``run()`` (in a savepoint if a transaction is open, so that it stays
+        usable after an error). If the database refuses a stored parameter set
+        that a pushed-down condition reads (:func:`smt_query.where.unreadable_params`),
+        parameters are read in Python from then on (:attr:`params_in_sql`) and
+        ``run()`` runs again, after ``again()``; likewise if it refuses the
+        query as too large or too deeply nested (:func:`smt_query.where.query_too_large`)
+        and ``too_large()`` returns True (e.g. having moved every filter to
+        Python). Any other error is raised. The one rule of views and the admin."""
+        from django.db import DatabaseError, connections, transaction
+        from .where import query_too_large, unreadable_params
+        while True:
+            nested = connections[self.db_alias].in_atomic_block
+            try:
+                with transaction.atomic(using=self.db_alias) if nested else nullcontext():
+                    return run()
+            except DatabaseError as exc:
+                if too_large is not None and query_too_large(exc) and too_large():
+                    pass
+                elif self.params_in_sql and unreadable_params(exc):
+                    self.params_in_sql = False
+                else:
+                    raise
+            if again is not None:
+                again()
+
+    def narrow(self, queryset, fltr, python_labels, ctx=None):
+        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
+        or else by the labels ``python_labels(fltr)`` returns (running it in
+        Python, e.g. through a view). A condition on parameters is read once,
+        as ids (parsing every stored set once, not for each count and page); a
+        stored set the database refuses moves parameters to Python
+        (:meth:`fall_back`). More kept labels than :data:`MAX_IN` (either way
+        round) is a :class:`QueryError`. ``ctx``: the :class:`SQLContext` to use."""
+        ctx = ctx or self.context()
+
+        def in_sql():
+            q = fltr.to_q(ctx)
+            if q is None:
+                return None
+            if getattr(getattr(fltr, "expr", None), "uses_params", False):
+                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
+                           [:MAX_IN + 1])
+                if len(ids) <= MAX_IN:
+                    return queryset.filter(db_id__in=ids)
+            return queryset.filter(q)
+        narrowed = self.fall_back(in_sql)
+        if narrowed is not None:
+            return narrowed
+        kept = set(python_labels(fltr))
+        if len(kept) <= MAX_IN:
+            return queryset.filter(label__in=kept)
+        others = set(queryset.order_by().values_list("label", flat=True)) - kept
+        if len(others) <= MAX_IN:
+            return queryset.exclude(label__in=others)
+        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
+                         "list in SQL; narrow it down with tags or dates first")
 
     # -- tagging -----------------------------------------------------------
     def add_tag(self, records, tag):

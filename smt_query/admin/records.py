@@ -24,6 +24,7 @@ from ..dates import format_duration
 from ..errors import QueryError
 from ..fields import STATUSES, is_status_tag, status_of, status_tag
 from ..filters import get_filter, literal_tag
+from ..recordstore import MAX_IN  # noqa: F401  (importable from here too)
 from .display import parameters_tree, short_value
 from .notes import page_notes
 from .source import get_source
@@ -34,8 +35,6 @@ LIST_COLUMNS = ("db_id", "label", "timestamp", "reason", "outcome", "duration",
 #: Columns of the CSV export, and of the JSON export besides the parameters.
 EXPORT_FIELDS = ("label", "timestamp", "status", "tags", "duration", "reason", "outcome",
                  "main_file", "version", "user")
-#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
-MAX_IN = 30000
 #: Most records "compare selected" takes at once.
 MAX_COMPARE = 1000
 #: Labels per library query when exporting (each chunk is one SQL query).
@@ -331,35 +330,11 @@ class RecordAdmin(admin.ModelAdmin):
         return RecordChangeList
 
     def narrow(self, request, queryset, fltr):
-        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
-        or else by the labels a RecordStoreView keeps running it in Python."""
-        q = fltr.to_q(self.context(request))
-        if q is not None and getattr(getattr(fltr, "expr", None), "uses_params", False):
-            # Reading parameters in SQL parses every stored set: do it once
-            # per page, not for the count, the page and the dates each.
-            from django.db import DatabaseError
-            from ..where import unreadable_params
-            try:
-                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
-                           [:MAX_IN + 1])
-            except DatabaseError as exc:
-                if not unreadable_params(exc):
-                    raise
-                self.source().store.params_in_sql = False   # read parameters in Python
-                q = None
-            else:
-                if len(ids) <= MAX_IN:
-                    return queryset.filter(db_id__in=ids)
-        if q is not None:
-            return queryset.filter(q)
-        kept = set(self.source().view().filter(fltr.test).labels())
-        if len(kept) <= MAX_IN:
-            return queryset.filter(label__in=kept)
-        others = set(self.source().queryset().values_list("label", flat=True)) - kept
-        if len(others) <= MAX_IN:
-            return queryset.exclude(label__in=others)
-        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
-                         "list in SQL; narrow it down with tags or dates first")
+        """``queryset`` narrowed by the library filter ``fltr`` (the store decides
+        what runs in SQL: :meth:`~smt_query.recordstore.QueryDjangoRecordStore.narrow`)."""
+        return self.source().store.narrow(
+            queryset, fltr, lambda f: self.source().view().filter(f.test).labels(),
+            ctx=self.context(request))
 
     def get_search_results(self, request, queryset, search_term):
         """Each word must occur in the label, reason or outcome (library text filters)."""
@@ -671,8 +646,8 @@ class RecordAdmin(admin.ModelAdmin):
             return self._export_rows(queryset, fmt)
 
     def _export_rows(self, queryset, fmt):
-        from ..cli.output import write
-        from ..query import json_fields, query_rows
+        from ..formats import write
+        from ..rows import json_fields, query_rows
         labels = list(queryset.values_list("label", flat=True))
         fields = json_fields(EXPORT_FIELDS) if fmt == "json" else list(EXPORT_FIELDS)
         rows = {}
