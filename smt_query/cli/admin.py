@@ -1,10 +1,10 @@
 """``smt admin``: the Django admin over the project's records, in a browser."""
-import ipaddress
 import socket
 import sys
 
 import click
 
+from ..admin.settings import is_loopback  # noqa: F401  (importable from here too)
 from . import Command, user_errors
 from .output import note
 
@@ -87,19 +87,6 @@ def _read_password():
     if not line:
         raise click.ClickException("no password on stdin")
     return line
-
-
-def is_loopback(host):
-    """True if ``host`` (a name or an address) only reaches this machine."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
 
 
 def _serve(source, host, port, threads):
