@@ -4,7 +4,6 @@ import sys
 
 import click
 
-from ..admin.settings import is_loopback  # noqa: F401  (importable from here too)
 from . import Command, user_errors
 from .output import note
 
@@ -87,6 +86,12 @@ def _read_password():
     if not line:
         raise click.ClickException("no password on stdin")
     return line
+
+
+def is_loopback(host):
+    """True if ``host`` only reaches this machine (:func:`smt_query.admin.settings.is_loopback`)."""
+    from ..admin.settings import is_loopback as rule
+    return rule(host)
 
 
 def _serve(source, host, port, threads):
