@@ -13,7 +13,13 @@ project can name it in ``.smt/project`` (see :func:`use_query_store`) and every
 * loads full :class:`sumatra.records.Record` objects in bulk, with a constant
   number of queries and without ``eval()`` of stored text;
 * reads only the columns a table needs (:meth:`values`);
-* adds and removes tags atomically on a whole queryset.
+* adds and removes tags atomically on a whole queryset;
+* decides, for views and the admin alike, what runs in SQL and what falls
+  back to Python (:meth:`QueryDjangoRecordStore.fall_back`, :meth:`~QueryDjangoRecordStore.narrow`).
+
+Setting Django up is in :mod:`smt_query.storesetup`, maintenance (switching
+the class, indexes, tag rows) in :mod:`smt_query.storetools`; their public
+names are importable from here.
 """
 import json
 import os

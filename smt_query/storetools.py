@@ -9,7 +9,7 @@ from .asyncguard import sync_entry
 from .fields import TAG_MAX, split_tags
 from .storesetup import require_store
 
-
+#: The class names ``.smt/project`` gives Sumatra's store and this one.
 SUMATRA_STORE = "sumatra.recordstore.django_store.DjangoRecordStore"
 QUERY_STORE = "smt_query.recordstore.QueryDjangoRecordStore"
 
