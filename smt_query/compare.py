@@ -27,6 +27,24 @@ class Comparison:
     def labels(self):
         return list(self.comparison.labels) if self.comparison else []
 
+    def table(self, depth=None):
+        """``(rows, columns)`` of the differences, keys cut to ``depth`` levels
+        (see :meth:`~smt_query.params.ParameterComparison.dataframe`): for two
+        records one row per key (``key`` and the two labels), else one row per
+        record (``label``, then one column per key); none if nothing differs."""
+        if self.comparison is None:
+            return [], []
+        frame = self.comparison.dataframe(depth=depth)
+        if len(frame.columns) == 0:
+            return [], []
+        if len(frame.index) == 2:
+            labels = [str(lbl) for lbl in frame.index]
+            rows = [dict(zip(["key"] + labels, [key, *frame[key]])) for key in frame.columns]
+            return rows, ["key"] + labels
+        rows = [{"label": label, **dict(zip(frame.columns, values))}
+                for label, values in zip(frame.index, frame.itertuples(index=False))]
+        return rows, ["label"] + list(frame.columns)
+
     def as_json(self):
         """``{"records": [...], "differences": {key: {label: value}}}`` (full depth)."""
         return {"records": self.labels,

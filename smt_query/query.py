@@ -5,21 +5,23 @@ A *query spec* maps option names (as on the command line, with underscores)
 to values, e.g. ``{"tag": ["finished"], "after": "20200912", "where":
 ["lr > 0.01"]}``. :func:`apply_spec` turns it into filters on a view;
 :func:`save_query`/:func:`load_query` keep named specs in the project's
-``.smt/`` folder; :func:`select_rows` sorts, limits and groups result rows.
+``.smt/`` folder; :func:`smt_query.rows.select_rows` sorts, limits and groups result rows
+(its functions stay importable from here).
 """
 import json
 import os
 
 from .errors import QueryError
-from .fields import FIELDS, JSON_FIELDS, status_of
 from .filters import spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
 from .project import saved_queries_path as _saved_path
+from .rows import (group_columns, group_rows, json_fields, merge_rows,  # noqa: F401
+                   query_rows, sort_rows)
 
 #: Spec option -> (filter name, how the value becomes arguments), generated
-#: from the filter registry (:class:`smt_query.filters.Option`): "each" one
+#: from the filter registry (``smt_query.filters.Option``): "each" one
 #: filter per value; "all" one filter with all values; "one" one filter with
 #: the value; "flag" a filter when true; "keyword" a keyword argument.
 SPEC_FILTERS = {key: (opt.filter, opt.how) for key, opt in spec_options().items()}
@@ -157,109 +159,3 @@ def load_query(name, start=None):
     except QueryError as err:
         raise QueryError(f"saved query {name!r} is not valid ({_saved_path(start)}): "
                          f"{str(err).splitlines()[0]}") from None
-
-
-# -- rows ---------------------------------------------------------------------
-
-def query_rows(view, fields, params=(), with_parameters=False):
-    """Rows (dicts) of ``fields`` for the records of ``view``, newest first.
-
-    ``params`` are parameter keys added as columns (dotted, task ``inputs``
-    levels may be omitted; missing -> None); ``with_parameters`` adds the
-    whole parameter dict as ``"parameters"``. Read from columns alone when
-    the view runs in SQL.
-    """
-    bad = [f for f in fields if f not in FIELDS]
-    if bad:
-        raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(FIELDS)}")
-    columns = ["label"] + [f for f in fields if f not in ("label", "tags", "status")]
-    rows = view.rows(columns, tags=bool({"tags", "status"} & set(fields)),
-                     parameters=bool(params) or with_parameters)
-    if params:
-        from .params import get_task_param
-    for row in rows:
-        if "status" in fields:
-            row["status"] = status_of(row["tags"])
-        parameters = row.pop("parameters", None)
-        for key in params:
-            row[key] = get_task_param(parameters, key, None)
-        if with_parameters:
-            row["parameters"] = parameters
-    return rows
-
-
-def group_columns(fields, params, group_by):
-    """Make sure the ``group_by`` key is read: as a field, or as a parameter."""
-    if group_by and group_by not in fields and group_by not in params:
-        if group_by in FIELDS:
-            fields = fields + [group_by]
-        else:
-            params = params + [group_by]
-    if group_by and "duration" not in fields:
-        fields = fields + ["duration"]
-    return fields, params
-
-
-def merge_rows(rows, columns):
-    """Rows merged by label timestamp (as the summary's merged view).
-
-    Each merged row keeps the values of its newest record, with
-    ``# records`` and the mean ``duration``.
-    """
-    from .summary import DEFAULT_MERGE_PATTERN
-    import re
-    pattern = re.compile(DEFAULT_MERGE_PATTERN)
-    groups = {}
-    for row in rows:
-        m = pattern.match(row["label"])
-        groups.setdefault(m.group(0) if m else row["label"], []).append(row)
-    out = []
-    for key, members in groups.items():
-        merged = dict(members[0], label=key)
-        merged["# records"] = len(members)
-        durations = [r["duration"] for r in members if r.get("duration") is not None]
-        if "duration" in columns:
-            merged["duration"] = sum(durations) / len(durations) if durations else None
-        out.append(merged)
-    return out, ["label", "# records"] + [c for c in columns if c != "label"]
-
-
-def json_fields(fields):
-    """The JSON contract's fields first, then any other asked-for field."""
-    return list(JSON_FIELDS) + [f for f in fields if f not in JSON_FIELDS]
-
-
-def sort_rows(rows, key):
-    """Sort rows by ``key`` (``-key`` for descending); missing values last."""
-    desc = key.startswith("-")
-    key = key.lstrip("-")
-    if rows and key not in rows[0]:
-        raise QueryError(f"cannot sort by {key!r}: not a shown field or parameter")
-    present = [r for r in rows if r.get(key) is not None]
-    missing = [r for r in rows if r.get(key) is None]
-    try:
-        present.sort(key=lambda r: _sort_key(r[key]), reverse=desc)
-    except TypeError:
-        present.sort(key=lambda r: str(r[key]), reverse=desc)
-    return present + missing
-
-
-def _sort_key(value):
-    return tuple(value) if isinstance(value, list) else value
-
-
-def group_rows(rows, key):
-    """One row per distinct ``key`` value: count and duration mean/min/max."""
-    groups = {}
-    for row in rows:
-        value = row.get(key)
-        groups.setdefault(json.dumps(value, sort_keys=True, default=str), (value, []))[1].append(row)
-    out = []
-    for value, members in groups.values():
-        durations = [r["duration"] for r in members if r.get("duration") is not None]
-        out.append({key: value, "count": len(members),
-                    "mean_duration": sum(durations) / len(durations) if durations else None,
-                    "min_duration": min(durations, default=None),
-                    "max_duration": max(durations, default=None)})
-    out.sort(key=lambda r: -r["count"])
-    return out

@@ -13,215 +13,31 @@ project can name it in ``.smt/project`` (see :func:`use_query_store`) and every
 * loads full :class:`sumatra.records.Record` objects in bulk, with a constant
   number of queries and without ``eval()`` of stored text;
 * reads only the columns a table needs (:meth:`values`);
-* adds and removes tags atomically on a whole queryset.
+* adds and removes tags atomically on a whole queryset;
+* decides, for views and the admin alike, what runs in SQL and what falls
+  back to Python (:meth:`QueryDjangoRecordStore.fall_back`, :meth:`~QueryDjangoRecordStore.narrow`).
+
+Setting Django up is in :mod:`smt_query.storesetup`, maintenance (switching
+the class, indexes, tag rows) in :mod:`smt_query.storetools`; their public
+names are importable from here.
 """
 import json
 import os
+from contextlib import nullcontext
 
-from sumatra.recordstore import django_store as _sumatra_django
 from sumatra.recordstore.django_store import DjangoRecordStore
 
-from .asyncguard import sync_entry, sync_entry_class
+from .asyncguard import sync_entry_class
 from .errors import QueryError
 from .fields import ROW_FIELDS, TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
-from .project import QUERY_STORE, SUMATRA_STORE  # noqa: F401 (importable from here)
-from .project import django_store_type as _django_store_type
-from .project import read_project_file, store_entry, write_project_file
+from .storesetup import (_BROKEN, _OUR_ALIASES, StoreMissing, _check_ready,  # noqa: F401
+                         _db_config, _no_jit, _register_database, _uri_of, configure_django,
+                         require_store)
 
+StoreMissing.__module__ = __name__   # its public home
 
-class StoreMissing(QueryError):
-    """The record store a project names does not exist (nothing was created)."""
-
-
-#: Aliases our stores use: PostgreSQL's JIT is turned off on their connections.
-_OUR_ALIASES = set()
-#: alias -> the error its migration raised; raised again when a store uses it.
-_BROKEN = {}
-
-
-def _db_config():
-    """Sumatra's Django configuration, looked up each time (Sumatra's own
-    tests replace the module's ``db_config``)."""
-    return _sumatra_django.db_config
-
-
-def _db_key(db):
-    """What identifies a database in a ``DATABASES`` entry (Sumatra's ``db_id``,
-    with the engine names of one backend made equal)."""
-    engine = db.get("ENGINE") or ""
-    engine = engine.replace("postgresql_psycopg2", "postgresql")
-    name = db.get("NAME") or ""
-    if "sqlite" in engine and name != ":memory:":
-        name = os.path.abspath(name)
-    return engine, name, db.get("HOST") or "", str(db.get("PORT") or "")
-
-
-def _django_alias(db):
-    """The alias under which Django's connections know ``db``, or None."""
-    from django.db import connections
-    key = _db_key(db)
-    return next((alias for alias, known in connections.settings.items()
-                 if _db_key(known) == key), None)
-
-
-def _register_database(uri):
-    """The Django alias of the store at ``uri``.
-
-    Before Django is configured, Sumatra names it (``db_config.add_database``,
-    as its own store does; Django gets it when configured). Afterwards (when
-    Sumatra refuses) it is the alias Django already has for that database, or a
-    new one given to Django and migrated, as Sumatra migrates every store it
-    opens. Sumatra's configuration then knows the database by that alias too,
-    so Sumatra's own store over ``uri`` shares it.
-    """
-    from django.conf import settings
-    config = _db_config()
-    db = config.uri_to_db(uri)
-    if not settings.configured:
-        return config.add_database(uri)
-    alias = _django_alias(db)
-    if alias is None:
-        alias = _new_alias(config)
-        _give_django(alias, db)
-        _migrate(alias)
-    if not config.contains_database(db) and alias not in config._settings["DATABASES"]:
-        config._settings["DATABASES"][alias] = dict(db)
-    return alias
-
-
-def _new_alias(config):
-    """A database alias that neither Django nor Sumatra uses, in Sumatra's style."""
-    from django.db import connections
-    taken = set(connections.settings) | set(config._settings["DATABASES"])
-    n = max(config._n_databases, 1)
-    while "database%d" % n in taken:
-        n += 1
-    config._n_databases = n + 1
-    return "database%d" % n
-
-
-def _give_django(alias, db):
-    """Add the ``DATABASES`` entry ``db`` to Django's connections as ``alias``."""
-    from django.db import connections
-    connections.settings[alias] = connections.configure_settings({"default": dict(db)})["default"]
-
-
-def _migrate(alias):
-    """Create or update Sumatra's tables in ``alias``, as Sumatra does to every
-    store it opens. An error is kept in :data:`_BROKEN` (raised when a store
-    uses the alias: :func:`_check_ready`), so one broken store does not stop
-    the others."""
-    from django.core import management
-    from django.db import DatabaseError, connections
-    db = connections.settings[alias]
-    if "sqlite" in db["ENGINE"]:
-        os.makedirs(os.path.dirname(db["NAME"]) or ".", exist_ok=True)
-    try:
-        management.call_command("migrate", run_syncdb=True, database=alias,
-                                verbosity=0, interactive=False)
-    except DatabaseError as err:
-        _BROKEN[alias] = _missing_database(alias) or err
-    else:
-        _BROKEN.pop(alias, None)
-
-
-def _check_ready(alias):
-    """Raise the error migrating ``alias`` gave, after trying once more."""
-    if alias in _BROKEN:
-        _migrate(alias)
-        if alias in _BROKEN:
-            raise _BROKEN[alias]
-
-
-def _missing_database(alias):
-    """A :class:`StoreMissing` if ``alias`` names a PostgreSQL database that its
-    server says does not exist; None when it exists or the server cannot tell."""
-    from django.db import DatabaseError, connections
-    conn = connections[alias]
-    if conn.vendor != "postgresql":
-        return None
-    name = conn.settings_dict["NAME"]
-    probe = type(conn)({**conn.settings_dict, "NAME": "postgres"}, alias="smt_query_probe")
-    try:
-        with probe.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone():
-                return None
-    except DatabaseError:
-        return None
-    finally:
-        probe.close()
-    where = conn.settings_dict.get("HOST") or "localhost"
-    if conn.settings_dict.get("PORT"):
-        where += ":%s" % conn.settings_dict["PORT"]
-    return StoreMissing(f"the record store is missing: PostgreSQL at {where} has no database "
-                        f"{name!r} (nothing was created)")
-
-
-def require_store(uri):
-    """Raise :class:`StoreMissing` if ``uri`` is an SQLite store whose file does
-    not exist: read-only commands must not create an empty store. (A missing
-    PostgreSQL database is reported when the store is first used.)"""
-    db = _db_config().uri_to_db(uri)
-    if "sqlite" in db["ENGINE"] and not os.path.exists(db["NAME"]):
-        raise StoreMissing(f"the record store is missing: no file {db['NAME']} "
-                           "(nothing was created)")
-
-
-def configure_django():
-    """Make Django ready for Sumatra's models, as Sumatra would, and no more.
-
-    If Django is not configured, configure it with Sumatra's settings as they
-    are (``DEBUG`` off only in our own commands: :mod:`smt_query.process`) and
-    migrate every store, like Sumatra's ``db_config.configure()``, except that
-    Django counts as configured before the stores are migrated, so a broken
-    store cannot leave it half set up. Then make sure that every database
-    Sumatra has named is one Django's connections know: Sumatra names stores
-    Django never receives (e.g. after its tests reset ``db_config``, or in a
-    Django project of your own); those are given to Django and migrated.
-    """
-    from django.conf import settings
-    from django.db import connections
-    from . import process
-    config = _db_config()
-    process.apply()
-    if not settings.configured:
-        settings.configure(**config._settings)
-        process.setup_django()
-        config.configured = True
-        for alias in list(config._settings["DATABASES"]):
-            _migrate(alias)
-    for alias, db in list(config._settings["DATABASES"].items()):
-        if alias not in connections.settings:
-            _give_django(alias, db)
-            _migrate(alias)
-
-
-def _no_jit(sender, connection, **kwargs):
-    """Turn PostgreSQL's JIT compilation off on our stores' connections: on
-    ``where`` queries over many parameter sets it costs seconds (once per
-    parallel worker) and saves little. Results are the same; only this session
-    of the connection is affected."""
-    if connection.vendor == "postgresql" and connection.alias in _OUR_ALIASES:
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
-
-
-def _uri_of(db):
-    """A store URI (as in ``.smt/project``) for the Django ``DATABASES`` entry ``db``."""
-    from urllib.parse import quote
-    engine = db.get("ENGINE") or ""
-    if "sqlite" in engine:
-        return db["NAME"]
-    scheme = ("postgres" if "postgresql" in engine else "mysql" if "mysql" in engine else None)
-    if scheme is None:
-        raise QueryError(f"a Sumatra record store is SQLite, PostgreSQL or MySQL, not {engine!r}")
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "localhost"
-    port = ":%s" % db["PORT"] if db.get("PORT") else ""
-    return f"{scheme}://{auth + '@' if auth else ''}{host}{port}/{db['NAME']}"
+#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
+MAX_IN = 30000
 
 
 @sync_entry_class   # Django calls from a Jupyter cell run in a worker thread
@@ -380,12 +196,71 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return set(self.queryset(project_name).filter(label__in=list(labels))
                    .values_list("label", flat=True))
 
+    # -- running filters: SQL, or Python where the database refuses -------
+    def fall_back(self, run, too_large=None, again=None):
+        """``run()`` (in a savepoint if a transaction is open, so that it stays
+        usable after an error). If the database refuses a stored parameter set
+        that a pushed-down condition reads (:func:`smt_query.where.unreadable_params`),
+        parameters are read in Python from then on (:attr:`params_in_sql`) and
+        ``run()`` runs again, after ``again()``; likewise if it refuses the
+        query as too large or too deeply nested (:func:`smt_query.where.query_too_large`)
+        and ``too_large()`` returns True (e.g. having moved every filter to
+        Python). Any other error is raised. The one rule of views and the admin."""
+        from django.db import DatabaseError, connections, transaction
+        from .where import query_too_large, unreadable_params
+        while True:
+            nested = connections[self.db_alias].in_atomic_block
+            try:
+                with transaction.atomic(using=self.db_alias) if nested else nullcontext():
+                    return run()
+            except DatabaseError as exc:
+                if too_large is not None and query_too_large(exc) and too_large():
+                    pass
+                elif self.params_in_sql and unreadable_params(exc):
+                    self.params_in_sql = False
+                else:
+                    raise
+            if again is not None:
+                again()
+
+    def narrow(self, queryset, fltr, python_labels, ctx=None):
+        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
+        or else by the labels ``python_labels(fltr)`` returns (running it in
+        Python, e.g. through a view). A condition on parameters is read once,
+        as ids (parsing every stored set once, not for each count and page); a
+        stored set the database refuses moves parameters to Python
+        (:meth:`fall_back`). More kept labels than :data:`MAX_IN` (either way
+        round) is a :class:`QueryError`. ``ctx``: the :class:`SQLContext` to use."""
+        ctx = ctx or self.context()
+
+        def in_sql():
+            q = fltr.to_q(ctx)
+            if q is None:
+                return None
+            if getattr(getattr(fltr, "expr", None), "uses_params", False):
+                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
+                           [:MAX_IN + 1])
+                if len(ids) <= MAX_IN:
+                    return queryset.filter(db_id__in=ids)
+            return queryset.filter(q)
+        narrowed = self.fall_back(in_sql)
+        if narrowed is not None:
+            return narrowed
+        kept = set(python_labels(fltr))
+        if len(kept) <= MAX_IN:
+            return queryset.filter(label__in=kept)
+        others = set(queryset.order_by().values_list("label", flat=True)) - kept
+        if len(others) <= MAX_IN:
+            return queryset.exclude(label__in=others)
+        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
+                         "list in SQL; narrow it down with tags or dates first")
+
     # -- tagging -----------------------------------------------------------
     def add_tag(self, records, tag):
         """Add ``tag`` to ``records`` (a queryset or a list of ids) atomically.
 
         Returns the number of records that changed. A tag that cannot be
-        written (see ``smt_query.fields.check_tag``), or that would make a
+        written (see :func:`smt_query.fields.check_tag`), or that would make a
         record's tag list longer than Sumatra's ``tags`` column holds (255
         characters), raises :class:`~smt_query.errors.QueryError` before
         anything is written, on every backend alike.
@@ -677,191 +552,7 @@ def _chunks(ids, size=5000):
     return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-def use_query_store(enable=True, path=None):
-    """Switch the project at ``path`` (default: cwd) to or from this store.
-
-    Only the class name in ``.smt/project`` changes; the records stay where
-    they are, so switching back and forth is safe. Returns the previous class.
-    """
-    state = read_project_file(path)
-    store = state["record_store"]
-    current = _django_store_type(store, "can be switched")
-    store["type"] = QUERY_STORE if enable else SUMATRA_STORE
-    write_project_file(state, path)
-    return current
-
-
-def project_store(path=None):
-    """The :class:`QueryDjangoRecordStore` over the record store of the project at
-    ``path`` (default: cwd), read from ``.smt/project`` without loading the project."""
-    store = store_entry(path)
-    _django_store_type(store, "has SQL indexes")
-    require_store(store["db_file"])
-    return QueryDjangoRecordStore(store["db_file"])
-
-
-# -- optional indexes on Sumatra's tables ---------------------------------------------
-
-#: Indexes smt-query can add to Sumatra's tables: name -> (table, columns).
-#: Sumatra indexes only foreign keys, so every date range, "newest first"
-#: ordering and exact label lookup reads all the project's rows; with these,
-#: they read only the rows they return. Created and dropped only by these
-#: names: Sumatra's own tables and indexes are otherwise left alone.
-INDEXES = {
-    # dates (after/before/on), ORDER BY timestamp DESC, label DESC (latest, head, tables)
-    "smtq_record_project_timestamp": ("django_store_record", ("project_id", "timestamp", "label")),
-    # exact labels (view.get, smt compare A B, Sumatra's own get/save by label); the
-    # trailing timestamp lets SQLite use it under our ORDER BY without statistics
-    "smtq_record_project_label": ("django_store_record", ("project_id", "label", "timestamp")),
-}
-
-
-def _as_query_store(store):
-    from .errors import QueryError
-    store = (QueryDjangoRecordStore(store) if isinstance(store, str)
-             else QueryDjangoRecordStore.from_store(store))
-    if store.vendor not in ("sqlite", "postgresql"):
-        raise QueryError(f"indexes: only SQLite and PostgreSQL stores are supported, "
-                         f"not {store.vendor}")
-    return store
-
-
-@sync_entry
-def index_status(store):
-    """``{name: True if present}`` for each index of :data:`INDEXES` on ``store``
-    (a record store, or its URI / SQLite path)."""
-    from django.db import connections
-    store = _as_query_store(store)
-    conn = connections[store.db_alias]
-    present = set()
-    with conn.cursor() as cur:
-        for table in sorted({table for table, _ in INDEXES.values()}):
-            present.update(conn.introspection.get_constraints(cur, table))
-    return {name: name in present for name in INDEXES}
-
-
-@sync_entry
-def add_indexes(store):
-    """Create the missing :data:`INDEXES` on ``store`` (idempotent, one transaction);
-    return the names created."""
-    return _change_indexes(store, add=True)
-
-
-@sync_entry
-def remove_indexes(store):
-    """Drop the :data:`INDEXES` present on ``store`` (idempotent, one transaction);
-    return the names dropped. Nothing else is touched."""
-    return _change_indexes(store, add=False)
-
-
-def _change_indexes(store, add):
-    from django.db import connections, transaction
-    store = _as_query_store(store)
-    conn = connections[store.db_alias]
-    qn = conn.ops.quote_name
-    status = index_status(store)
-    todo = [name for name, present in status.items() if present != add]
-    with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
-        for name in todo:
-            table, columns = INDEXES[name]
-            cur.execute("CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (
-                qn(name), qn(table), ", ".join(map(qn, columns))) if add
-                else "DROP INDEX IF EXISTS %s" % qn(name))
-    return todo
-
-
-# -- the tags column and the tag rows ------------------------------------------------
-
-class TagRowReport:
-    """What :func:`check_tag_rows` found (and repaired) in one store.
-
-    ``drifted``: ``[(label, column tags, row tags)]`` of the records whose
-    Tag/TaggedItem rows differ from their ``tags`` column; ``missing`` /
-    ``extra``: how many rows the column has and the rows lack / the reverse;
-    ``orphans``: rows of records that do not exist; ``unwritable``:
-    ``[(label, tag)]`` of tags too long for a Tag row (left out of rows).
-    """
-
-    def __init__(self, records, drifted, missing, extra, orphans, unwritable, repaired):
-        self.records, self.drifted, self.missing, self.extra = records, drifted, missing, extra
-        self.orphans, self.unwritable, self.repaired = orphans, unwritable, repaired
-
-    @property
-    def ok(self):
-        """Whether the rows agree with the column (after the repair, if one ran)."""
-        return self.repaired or not (self.drifted or self.orphans)
-
-    def lines(self, examples=5):
-        """The report as lines of text, with up to ``examples`` records named."""
-        n = f"{self.records:,} record{'s' * (self.records != 1)}"
-        drifted, out = len(self.drifted), []
-        if not (self.drifted or self.orphans):
-            out.append(f"The tag rows agree with the tags column ({n} checked).")
-        if drifted and self.repaired:
-            out.append(f"Repaired the tag rows of {drifted:,} of {n} "
-                       f"({self.missing:,} added, {self.extra:,} deleted).")
-        elif drifted:
-            out.append(f"The tag rows of {drifted:,} of {n} differ from their tags column "
-                       f"({self.missing:,} missing, {self.extra:,} extra).")
-        if self.orphans:
-            out.append(f"{'Deleted' if self.repaired else 'There are'} {self.orphans:,} tag "
-                       "row(s) of records that no longer exist.")
-        for label, column, rows in self.drifted[:examples]:
-            out.append(f"  {label}: column {', '.join(sorted(column)) or '(no tags)'}; "
-                       f"rows {', '.join(sorted(rows)) or '(none)'}")
-        if len(self.drifted) > examples:
-            out.append(f"  ... and {len(self.drifted) - examples:,} more")
-        if self.drifted or self.orphans:
-            out.append("The tag rows now agree with the tags column." if self.repaired else
-                       "Run 'smt querystore check --repair' to rewrite the tag rows from "
-                       "the tags column (records are not changed).")
-        for label, tag in self.unwritable[:examples]:
-            out.append(f"Note: {label}: tag {tag[:20] + '...'!r} is longer than {TAG_MAX} "
-                       "characters, so it has no tag row.")
-        return out
-
-
-@sync_entry
-def check_tag_rows(store, repair=False):
-    """Compare every record's ``tags`` column with its Tag/TaggedItem rows in
-    ``store`` (a record store, or its URI / SQLite path); with ``repair``,
-    rewrite the rows from the column (the records are not changed) and
-    delete rows of records that no longer exist. Returns a :class:`TagRowReport`.
-
-    Sumatra writes both on every save, but the rows always into Django's
-    *default* database: a store written through another alias (``smt sync A
-    B``, several stores in one process) has missing or stale rows. smt-query
-    reads only the column; Sumatra's ``smtweb`` and ``Record.to_sumatra()``
-    read the rows.
-    """
-    from django.db import transaction
-    store = _as_query_store(store)
-    models, alias, ctype = store.models, store.db_alias, store.record_ctype_id
-    Record = models.Record.objects.using(alias)
-    Item = models.TaggedItem.objects.using(alias).filter(content_type_id=ctype)
-    with transaction.atomic(using=alias):
-        if repair:
-            store._begin_write()
-        columns, labels = {}, {}
-        for db_id, label, column in Record.values_list("db_id", "label", "tags").iterator(10000):
-            columns[db_id], labels[db_id] = split_tags(column), label
-        rows, orphans = {}, 0
-        for object_id, name in Item.values_list("object_id", "tag__name").iterator(10000):
-            if object_id in columns:
-                rows.setdefault(object_id, set()).add(name)
-            else:
-                orphans += 1
-        drifted, unwritable, missing, extra = [], [], 0, 0
-        for db_id, tags in sorted(columns.items()):
-            have = rows.get(db_id, set())
-            lacking = {t for t in tags - have if len(t) <= TAG_MAX}
-            unwritable += [(labels[db_id], t) for t in sorted(tags - have - lacking)]
-            if lacking or have - tags:
-                drifted.append(db_id)
-                missing += len(lacking)
-                extra += len(have - tags)
-        if repair and (drifted or orphans):
-            store._sync_tag_rows(store._lock_columns(drifted))
-            Item.exclude(object_id__in=Record.values("db_id")).delete()
-    return TagRowReport(len(columns), [(labels[i], columns[i], rows.get(i, set())) for i in drifted],
-                        missing, extra, orphans, unwritable, repair and bool(drifted or orphans))
+# Maintenance, importable from here too (defined after the store class they use).
+from .storetools import (INDEXES, QUERY_STORE, SUMATRA_STORE, TagRowReport,  # noqa: E402,F401
+                         add_indexes, check_tag_rows, index_status, project_store,
+                         remove_indexes, use_query_store)

@@ -9,10 +9,9 @@ import re
 
 from .asyncguard import sync_entry_class
 from .dates import format_duration
+from .rows import DEFAULT_MERGE_PATTERN, merge_key, read_rows
 
 DEFAULT_FIELDS = ("reason", "outcome", "tags", "main_file", "duration")
-#: Records whose labels share this prefix (the timestamp) merge into one row.
-DEFAULT_MERGE_PATTERN = r"^\d{8}-\d{6}"
 #: Fields cut from the left when too long (paths: the end matters).
 LEFT_TRUNCATED = ("main_file",)
 
@@ -74,10 +73,7 @@ class RecordStoreViewSummary:
         if isinstance(parameters, str):
             parameters = (parameters,)
         fields = tuple(fields)
-        columns = ["label"] + [f for f in fields if f not in ("tags", "label")]
-        rows = self.view.rows(columns, tags="tags" in fields, parameters=bool(parameters))
-        if parameters:
-            _add_parameter_columns(rows, parameters)
+        rows = read_rows(self.view, fields, parameters)
         index = [row["label"] if "label" in fields else row.pop("label") for row in rows]
         frame = pd.DataFrame.from_records(rows, columns=list(fields) + list(parameters),
                                           index=index)
@@ -91,10 +87,7 @@ class RecordStoreViewSummary:
 
     def _merge(self, frame):
         pattern = re.compile(self.merge_pattern)
-        keys = []
-        for label in frame.index:
-            m = pattern.match(label)
-            keys.append(m.group(0) if m else label)
+        keys = [merge_key(label, pattern) for label in frame.index]
         groups = frame.groupby(keys, sort=False)
         merged = groups.first()
         if "duration" in frame:
@@ -118,15 +111,6 @@ class RecordStoreViewSummary:
 
     def __len__(self):
         return len(self.dataframe(fields=("duration",)))
-
-
-def _add_parameter_columns(rows, keys):
-    from .params import NO_VALUE, get_task_param
-    for row in rows:
-        params = row.pop("parameters")
-        for key in keys:
-            value = get_task_param(params, key, NO_VALUE)
-            row[key] = None if value is NO_VALUE else value
 
 
 def _truncate(frame, max_chars, max_lines):

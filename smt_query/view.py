@@ -7,7 +7,6 @@ the chain, and only the others run in Python over records loaded in bulk.
 """
 import functools
 import sys
-from contextlib import nullcontext
 
 from .asyncguard import sync_entry_class
 from .errors import QueryError, UnknownLabel
@@ -18,33 +17,22 @@ CHUNK = 2000
 
 
 def _falls_back(method):
-    """Run the view ``method``; if the database refuses a stored parameter
-    set that a pushed-down ``where`` condition reads (see
-    :func:`smt_query.where.unreadable_params`), mark the store so parameters
-    are read in Python from then on, and run it again. If it refuses the
-    query as too large or too deeply nested for it (see
-    :func:`smt_query.where.query_too_large`), run every filter of this view
-    in Python instead."""
+    """Run the view ``method`` through its store's
+    :meth:`~smt_query.recordstore.QueryDjangoRecordStore.fall_back`: a stored
+    parameter set the database refuses moves parameters to Python; a query
+    it refuses as too large or too deeply nested runs every filter of this
+    view in Python instead."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         store = self._store
         if store is None or (not store.params_in_sql and self._sql_refused):
             return method(self, *args, **kwargs)
-        from django.db import DatabaseError, connections, transaction
-        from .where import query_too_large, unreadable_params
-        while True:
-            nested = connections[store.db_alias].in_atomic_block
-            try:   # a savepoint keeps an outer transaction usable after the error
-                with transaction.atomic(using=store.db_alias) if nested else nullcontext():
-                    return method(self, *args, **kwargs)
-            except DatabaseError as exc:
-                if query_too_large(exc) and not self._sql_refused:
-                    self._sql_refused = True
-                elif store.params_in_sql and unreadable_params(exc):
-                    store.params_in_sql = False
-                else:
-                    raise
-            self._cache.clear()
+
+        def too_large():
+            refused, self._sql_refused = self._sql_refused, True
+            return not refused
+        return store.fall_back(lambda: method(self, *args, **kwargs), too_large=too_large,
+                               again=lambda: self._cache.clear())
     return run
 
 

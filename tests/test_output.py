@@ -205,3 +205,15 @@ def test_closed_pipe_is_no_error(demo_project, fmt):
                                    + os.environ["PATH"]})
         assert (done.returncode, done.stderr) == (0, ""), line
         assert len(done.stdout.splitlines()) == 1
+
+
+def test_formats_and_rows_are_a_library_without_click():
+    """The admin's export and Python callers write through smt_query.formats
+    and smt_query.rows, which import neither click nor the CLI (nor Django,
+    nor pandas)."""
+    code = ("import sys, smt_query.formats, smt_query.rows; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('click', 'django', 'pandas') or m.startswith('smt_query.cli')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -131,6 +131,36 @@ def test_where_on_sets_the_database_refuses_runs_in_python(demo_project_rw, kind
     assert len(fresh.filter.on(20201110)) == len(expected)
 
 
+def test_store_narrows_a_queryset_as_the_view_runs_its_filters(demo_project_rw):
+    """The store's one SQL-or-Python rule (what the admin's lists use): a
+    condition on a set the database refuses, and a filter without an SQL
+    form, keep the records the view keeps."""
+    from smt_query.filters import get_filter
+    view = RecordStoreView(project=demo_project_rw.path)
+    store, label = view._store, view.filter.on(20201110).labels()[0]
+    m, alias = store.models, store.db_alias
+    odd = m.ParameterSet.objects.using(alias).create(type="YAMLParameterSet",
+                                                      content="nsteps: 25000\n")
+    m.Record.objects.using(alias).filter(label=label).update(parameters=odd)
+    day = store.queryset(view.project.name).filter(
+        label__in=view.filter.on(20201110).labels())
+    python = RecordStoreView(project=demo_project_rw.path, pushdown=False).filter.on(20201110)
+    for fltr in (get_filter("where")("nsteps == 25000"),
+                 get_filter("generic_filter")(lambda rec: rec.label < label)):
+        expected = python.filter(fltr.test).labels()
+        narrowed = store.narrow(day, fltr, lambda f: view.filter(f.test).labels())
+        assert sorted(narrowed.values_list("label", flat=True)) == sorted(expected)
+        assert 0 < len(expected) < len(day)
+    assert not store.params_in_sql   # the database refused the set: parameters in Python
+
+
+def test_summary_shows_the_status(view):
+    from smt_query.fields import status_of
+    frame = view.summary.dataframe(fields=("status",))
+    assert list(frame["status"]) == [status_of(r.tags) for r in view]
+    assert "finished" in set(frame["status"])
+
+
 def test_summary(view):
     summary = view.filter.tags("finished").summary
     frame = summary.dataframe()

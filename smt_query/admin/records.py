@@ -1,18 +1,20 @@
-"""The ModelAdmin of Sumatra records: list, filters, record page, actions.
+"""The ModelAdmin of Sumatra records: list, record page, actions, comparison.
 
 Every condition comes from :mod:`smt_query.filters`: a sidebar choice, the
-search box or the parameter box builds a library filter, whose SQL form
-narrows the changelist queryset; a filter without one runs in Python through
-a :class:`~smt_query.view.RecordStoreView`, and the records it keeps narrow
-the queryset by label. Tags on a page are read in one query; nothing is read
-per row.
+search box or the parameter box builds a library filter, and the store
+decides what runs in SQL (:meth:`~smt_query.recordstore.QueryDjangoRecordStore.narrow`;
+a filter without an SQL form runs in Python through a
+:class:`~smt_query.view.RecordStoreView`, and the records it keeps narrow
+the queryset by label). The sidebar filters and the change list are in
+:mod:`smt_query.admin.lists`. Tags on a page are read in one query; nothing
+is read per row.
 """
 import io
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.contrib.admin.views.main import SEARCH_VAR, ChangeList
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -22,201 +24,34 @@ from django.utils.http import urlencode
 
 from ..dates import format_duration
 from ..errors import QueryError
-from ..fields import STATUSES, is_status_tag, status_of, status_tag
-from ..filters import get_filter, literal_tag
+from ..fields import status_of
+from ..filters import get_filter
+from ..recordstore import MAX_IN  # noqa: F401  (importable from here too)
 from .display import parameters_tree, short_value
+from .lists import (CONDITIONS, LIST_COLUMNS, LIST_ERRORS, MAX_CHOICES,  # noqa: F401
+                    ColumnListFilter, LibraryListFilter, MainFileListFilter, RecordChangeList,
+                    StatusListFilter, TagListFilter, VersionListFilter, WhereListFilter,
+                    _cut, _first_line, date_bounds, failed, is_status, list_error, parse_tags,
+                    user_tags)
 from .notes import page_notes
 from .source import get_source
 
-#: Columns read for the list (the big text columns are left in the database).
-LIST_COLUMNS = ("db_id", "label", "timestamp", "reason", "outcome", "duration",
-                "main_file", "version")
 #: Columns of the CSV export, and of the JSON export besides the parameters.
 EXPORT_FIELDS = ("label", "timestamp", "status", "tags", "duration", "reason", "outcome",
                  "main_file", "version", "user")
-#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
-MAX_IN = 30000
 #: Most records "compare selected" takes at once.
 MAX_COMPARE = 1000
 #: Labels per library query when exporting (each chunk is one SQL query).
 EXPORT_CHUNK = 2000
-#: Most choices listed under "main file" and "version" (the most used ones).
-MAX_CHOICES = 30
 #: Most characters of stored text shown for parameters that cannot be read.
 MAX_SHOWN_TEXT = 20000
 #: Fields the comparison page can add to the parameters.
 COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration")
 
 
-def is_status(tag):
-    """Whether ``tag`` is a Sumatra status tag (``_finished_``; the one rule of
-    :mod:`smt_query.fields`)."""
-    return is_status_tag(tag)
-
-
-def user_tags(tags):
-    """Tags that are not Sumatra status tags, sorted."""
-    return sorted(t for t in tags if not is_status(t))
-
-
-def parse_tags(text):
-    """Comma-separated tags typed by a person, without blanks or repeats."""
-    out = []
-    for tag in (t.strip() for t in (text or "").split(",")):
-        if tag and tag not in out:
-            out.append(tag)
-    return out
-
-
 def first_line(text):
     lines = (text or "").strip().splitlines()
     return lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
-
-
-# -- sidebar filters -----------------------------------------------------------
-
-class LibraryListFilter(admin.SimpleListFilter):
-    """A sidebar filter whose choice becomes a library filter."""
-
-    def __init__(self, request, params, model, model_admin):
-        self.model_admin = model_admin
-        super().__init__(request, params, model, model_admin)
-
-    def make_filter(self, value):
-        raise NotImplementedError
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value in (None, "") or failed(request):
-            return None
-        try:
-            return self.model_admin.narrow(request, queryset, self.make_filter(value))
-        except QueryError as err:
-            self.model_admin.message_user(request, f"{self.title}: {_first_line(err)}",
-                                          messages.ERROR)
-            return queryset.none()
-
-
-class TagListFilter(LibraryListFilter):
-    """Exact tags; choosing several keeps the records carrying all of them."""
-
-    title = "tag"
-    parameter_name = "tag"
-
-    def lookups(self, request, model_admin):
-        names = model_admin.context(request).tag_names()
-        return [(name, name) for name in sorted(names) if not is_status(name)]
-
-    def selected(self):
-        return parse_tags(self.value())
-
-    def make_filter(self, value):   # the choices are tag names: match them literally
-        return get_filter("tags")(*map(literal_tag, parse_tags(value)))
-
-    def choices(self, changelist):
-        chosen = self.selected()
-        yield {"selected": not chosen, "display": "All",
-               "query_string": changelist.get_query_string(remove=[self.parameter_name])}
-        for name, title in self.lookup_choices:
-            others = [t for t in chosen if t != name] if name in chosen else chosen + [name]
-            yield {"selected": name in chosen, "display": title,
-                   "query_string": changelist.get_query_string(
-                       {self.parameter_name: ",".join(others) or None})}
-
-
-class StatusListFilter(LibraryListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        names = set(model_admin.context(request).tag_names())
-        return [(word, word) for word in STATUSES if status_tag(word) in names]
-
-    def make_filter(self, value):
-        return get_filter("status")(value)
-
-
-class ColumnListFilter(LibraryListFilter):
-    """Exact values of one column (the most used ones are listed)."""
-
-    column = None
-
-    def lookups(self, request, model_admin):
-        from django.db.models import Count
-        rows = (model_admin.source().queryset().order_by().values_list(self.column)
-                .annotate(n=Count("pk")).order_by("-n", self.column)[:MAX_CHOICES])
-        return [(value, short_value(self.column, value)) for value, _ in rows if value]
-
-    def make_filter(self, value):
-        from ..where import Compare, Field
-        return get_filter("where")(Compare(Field(self.column), "==", value))
-
-
-class MainFileListFilter(ColumnListFilter):
-    title = "main file"
-    parameter_name = "main_file"
-    column = "main_file"
-
-
-class VersionListFilter(ColumnListFilter):
-    title = "version"
-    parameter_name = "version"
-    column = "version"
-
-
-class WhereListFilter(LibraryListFilter):
-    """The parameter box above the list (``smt query --where`` language)."""
-
-    title = "parameters"
-    parameter_name = "where"
-    template = "smt_query_admin/no_sidebar_entry.html"
-
-    def lookups(self, request, model_admin):
-        return ()
-
-    def has_output(self):
-        return True  # so that ChangeList applies it; it shows above the list
-
-    def make_filter(self, value):
-        return get_filter("where")(value)
-
-
-# -- the change list ------------------------------------------------------------
-
-class RecordChangeList(ChangeList):
-    """Reads only the listed columns, and the tags of a page in one query;
-    dates of the date hierarchy up to 9999-12-31."""
-
-    def get_filters(self, request):
-        # Django bounds a chosen year, month or day by the next one, which
-        # does not exist after 9999-12-31: the bounds are made here.
-        keys = [f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day")]
-        lists = hasattr(self, "filter_params")   # Django >= 5.0: lists of values
-        name = "filter_params" if lists else "params"
-        params = getattr(self, name)
-        setattr(self, name, {k: v for k, v in params.items() if k not in keys})
-        try:
-            *specs, lookups, duplicates, active = super().get_filters(request)
-        finally:
-            setattr(self, name, params)
-        chosen = [(params[k][-1] if lists else params[k]) if k in params else None
-                  for k in keys]
-        if chosen[0] is not None and not failed(request):
-            bounds = date_bounds(self.date_hierarchy, *chosen)
-            lookups.update({k: [v] for k, v in bounds.items()} if lists else bounds)
-        return (*specs, lookups, duplicates, active)
-
-    def get_results(self, request):
-        super().get_results(request)
-        # Sort the ids of the page alone, then read its rows by id: the
-        # database sorts narrow rows, not the listed text columns.
-        ids = list(self.result_list.values_list("db_id", flat=True))
-        page = self.model_admin.source().queryset().filter(db_id__in=ids)
-        rows = page.only(*LIST_COLUMNS).in_bulk()
-        tags = self.model_admin.source().store.tags_of(page)
-        self.result_list = [rows[i] for i in ids]
-        for record in self.result_list:
-            record.smt_tags = sorted(tags.get(record.db_id, ()))
 
 
 class TagActionForm(ActionForm):
@@ -331,35 +166,11 @@ class RecordAdmin(admin.ModelAdmin):
         return RecordChangeList
 
     def narrow(self, request, queryset, fltr):
-        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
-        or else by the labels a RecordStoreView keeps running it in Python."""
-        q = fltr.to_q(self.context(request))
-        if q is not None and getattr(getattr(fltr, "expr", None), "uses_params", False):
-            # Reading parameters in SQL parses every stored set: do it once
-            # per page, not for the count, the page and the dates each.
-            from django.db import DatabaseError
-            from ..where import unreadable_params
-            try:
-                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
-                           [:MAX_IN + 1])
-            except DatabaseError as exc:
-                if not unreadable_params(exc):
-                    raise
-                self.source().store.params_in_sql = False   # read parameters in Python
-                q = None
-            else:
-                if len(ids) <= MAX_IN:
-                    return queryset.filter(db_id__in=ids)
-        if q is not None:
-            return queryset.filter(q)
-        kept = set(self.source().view().filter(fltr.test).labels())
-        if len(kept) <= MAX_IN:
-            return queryset.filter(label__in=kept)
-        others = set(self.source().queryset().values_list("label", flat=True)) - kept
-        if len(others) <= MAX_IN:
-            return queryset.exclude(label__in=others)
-        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
-                         "list in SQL; narrow it down with tags or dates first")
+        """``queryset`` narrowed by the library filter ``fltr`` (the store decides
+        what runs in SQL: :meth:`~smt_query.recordstore.QueryDjangoRecordStore.narrow`)."""
+        return self.source().store.narrow(
+            queryset, fltr, lambda f: self.source().view().filter(f.test).labels(),
+            ctx=self.context(request))
 
     def get_search_results(self, request, queryset, search_term):
         """Each word must occur in the label, reason or outcome (library text filters)."""
@@ -464,15 +275,12 @@ class RecordAdmin(admin.ModelAdmin):
     def record_parameters(self, request, record):
         """The parameters of ``record`` as a dict; None, named in a message on
         the page, if they cannot be read (the lists count it as having none)."""
-        from ..params import as_params
-        reason = None
-        if isinstance(record.parameters, str):   # stored text, not a parameter set
-            reason = getattr(record.parameters, "reason", "not a parameter set Sumatra reads")
-        else:
-            try:
-                return as_params(record)
-            except (ValueError, TypeError, LookupError, RecursionError) as err:
-                reason = _first_line(err)
+        from ..params import record_parameters
+        errors = {}
+        params = record_parameters(record, errors)   # the one rule of the library
+        if params is not None:
+            return params
+        reason = errors[record.label]
         self.message_user(request, f"record {_cut(record.label)}: cannot read its "
                                    f"parameters: {_cut(reason, 200)}", messages.WARNING)
         return None
@@ -671,8 +479,8 @@ class RecordAdmin(admin.ModelAdmin):
             return self._export_rows(queryset, fmt)
 
     def _export_rows(self, queryset, fmt):
-        from ..cli.output import write
-        from ..query import json_fields, query_rows
+        from ..formats import write
+        from ..rows import json_fields, query_rows
         labels = list(queryset.values_list("label", flat=True))
         fields = json_fields(EXPORT_FIELDS) if fmt == "json" else list(EXPORT_FIELDS)
         rows = {}
@@ -770,11 +578,6 @@ class RecordAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "smt_query_admin/compare.html", context)
 
 
-def _first_line(err):
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def _datakeys(keys):
     rows = []
     for key in keys:
@@ -796,61 +599,8 @@ def _table(headers, rows):
                        format_html("<thead><tr>{}</tr></thead>", head) if head else "", body)
 
 
-#: Errors of a list page shown as a message (see ``RecordAdmin.changelist_view``).
-LIST_ERRORS = (QueryError, DatabaseError, OverflowError)
-#: The query-string parameters of the list's conditions, as the page names them.
-CONDITIONS = {"where": "parameters", "q": "search", "tag": "tag", "status": "status",
-              "main_file": "main file", "version": "version", "timestamp__year": "year",
-              "timestamp__month": "month", "timestamp__day": "day"}
-
-
-def failed(request):
-    """Whether the list of ``request`` is shown again without its conditions."""
-    return getattr(request, "smt_failed", False)
-
-
 def _rendered(response):
     """``response`` rendered now, so that the queries its template runs fail here."""
     if hasattr(response, "render"):
         response.render()
     return response
-
-
-def list_error(request, err):
-    """The one-line message for a list whose conditions could not run."""
-    if isinstance(err, QueryError):
-        return _first_line(err)
-    shown = ", ".join(f"{CONDITIONS[k]} {_cut(v)!r}" for k, v in request.GET.items()
-                      if k in CONDITIONS and v)
-    what = "a date out of range" if isinstance(err, OverflowError) else _first_line(err)
-    return f"The database could not run {shown or 'this list'}: {what}."
-
-
-def _cut(text, limit=60):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def date_bounds(field, year, month=None, day=None):
-    """Lookups keeping the values of ``field`` in the chosen year, month or
-    day (in the current time zone); no upper bound after 9999-12-31."""
-    import datetime
-    from django.conf import settings
-    from django.utils.timezone import make_aware
-    try:
-        start = datetime.datetime(int(year), int(month or 1), int(day or 1))
-    except (TypeError, ValueError, OverflowError):
-        parts = "-".join(str(p) for p in (year, month, day) if p is not None)
-        raise QueryError(f"dates: there is no date {_cut(parts, 30)!r}") from None
-    try:
-        if day:
-            end = start + datetime.timedelta(days=1)
-        elif month:
-            end = (start + datetime.timedelta(days=32)).replace(day=1)
-        else:
-            end = start.replace(year=start.year + 1)
-    except (ValueError, OverflowError):
-        end = None
-    if settings.USE_TZ:
-        start, end = make_aware(start), end and make_aware(end)
-    return {f"{field}__gte": start, **({f"{field}__lt": end} if end else {})}

@@ -270,6 +270,19 @@ def served_hosts(host, allowed=()):
     return list(dict.fromkeys(h for h in hosts if h))
 
 
+def is_loopback(host):
+    """True if ``host`` (a name or an address) only reaches this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
 def host_entry(name):
     """``name`` as Django compares ``Host`` headers: lower case, an IPv6
     address in brackets."""

@@ -1,5 +1,4 @@
 """``smt admin``: the Django admin over the project's records, in a browser."""
-import ipaddress
 import socket
 import sys
 
@@ -90,16 +89,9 @@ def _read_password():
 
 
 def is_loopback(host):
-    """True if ``host`` (a name or an address) only reaches this machine."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+    """True if ``host`` only reaches this machine (:func:`smt_query.admin.settings.is_loopback`)."""
+    from ..admin.settings import is_loopback as rule
+    return rule(host)
 
 
 def _serve(source, host, port, threads):

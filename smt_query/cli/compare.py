@@ -56,23 +56,10 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, **filters):
         if fmt == "json":
             click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
         elif result.comparison is not None:
-            rows, columns = _table(result.comparison, depth)
+            rows, columns = result.table(depth)
             if rows:
                 write(rows, columns, fmt, csv_raw=csv_raw)
             elif fmt == "table":
                 note(f"The {len(result.labels)} records do not differ"
                      + (" (ignoring " + ", ".join(ignore) + ")." if ignore else "."))
 
-
-def _table(comparison, depth):
-    """Rows and columns: keys as rows for two records, records as rows otherwise."""
-    frame = comparison.dataframe(depth=depth)
-    if len(frame.columns) == 0:
-        return [], []
-    if len(frame.index) == 2:
-        labels = [str(lbl) for lbl in frame.index]
-        rows = [dict(zip(["key"] + labels, [key, *frame[key]])) for key in frame.columns]
-        return rows, ["key"] + labels
-    rows = [{"label": label, **dict(zip(frame.columns, values))}
-            for label, values in zip(frame.index, frame.itertuples(index=False))]
-    return rows, ["label"] + list(frame.columns)

@@ -3,11 +3,11 @@ import click
 
 from . import Command, stored_data_notes, user_errors
 from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
-from ..fields import FIELDS
+from .. import rows
 from ..errors import QueryError
 from .output import clean_line, note, write
 
-DEFAULT_FIELDS = "label,timestamp,status,tags,duration,reason,outcome"
+DEFAULT_FIELDS = ",".join(rows.DEFAULT_FIELDS)
 
 EXAMPLES = """
 \b
@@ -88,24 +88,11 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
             click.echo(len(view))
             return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
-        if fmt == "labels" and not (merged or group_by):  # read nothing it won't print
-            field_list = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
-        field_list, params = lib.group_columns(field_list, list(params), group_by)
-        if fmt == "json" and not (merged or group_by):
-            field_list = lib.json_fields(field_list)
-        rows = lib.query_rows(view, field_list, params, with_parameters and fmt == "json")
-        columns = field_list + params + (["parameters"] if with_parameters and fmt == "json" else [])
-        if merged:
-            rows, columns = lib.merge_rows(rows, columns)
-        if group_by:
-            rows, columns = lib.group_rows(rows, group_by), [group_by, "count", "mean_duration",
-                                                             "min_duration", "max_duration"]
-        if sort:
-            rows = lib.sort_rows(rows, sort)
-        if limit is not None:
-            rows = rows[:limit]
-        write(rows, columns, fmt, csv_raw=csv_raw)
-        if not rows and fmt == "table":
+        found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
+                                          with_parameters=with_parameters, merged=merged,
+                                          group_by=group_by, sort=sort, limit=limit)
+        write(found, columns, fmt, csv_raw=csv_raw)
+        if not found and fmt == "table":
             note("No records match.")
 
 

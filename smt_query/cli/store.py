@@ -18,21 +18,22 @@ def querystore():
 @querystore.command()
 def enable():
     """Use smt_query.recordstore.QueryDjangoRecordStore for this project."""
-    from ..recordstore import QUERY_STORE, use_query_store
-    with user_errors():
-        before = use_query_store(True)
-    click.echo("Already using the query store." if before == QUERY_STORE
-               else "The project now uses the query store (records unchanged).")
+    _switch(True, "Already using the query store.",
+            "The project now uses the query store (records unchanged).")
 
 
 @querystore.command()
 def disable():
     """Go back to Sumatra's DjangoRecordStore."""
-    from ..recordstore import SUMATRA_STORE, use_query_store
+    _switch(False, "Already using Sumatra's store.",
+            "The project now uses Sumatra's DjangoRecordStore (records unchanged).")
+
+
+def _switch(enable, already, done):
+    from ..recordstore import QUERY_STORE, SUMATRA_STORE, use_query_store
     with user_errors():
-        before = use_query_store(False)
-    click.echo("Already using Sumatra's store." if before == SUMATRA_STORE
-               else "The project now uses Sumatra's DjangoRecordStore (records unchanged).")
+        before = use_query_store(enable)
+    click.echo(already if before == (QUERY_STORE if enable else SUMATRA_STORE) else done)
 
 
 @querystore.command()

@@ -1,0 +1,174 @@
+"""Result rows as a table, CSV, JSON, Markdown or bare labels (no click:
+the CLI, the admin's export and Python callers write through :func:`write`).
+
+Stored text is data from whoever can write the store: tables and Markdown
+show control characters (terminal escape sequences start with one) and the
+Unicode controls that reorder text as escapes such as ``\\x1b`` and
+``\\u202e``, and a cell is one line. CSV keeps text as it is, except that a
+cell a spreadsheet would run as a formula gets a ``'`` in front (see
+:func:`csv_cell`).
+"""
+import csv
+import datetime
+import json
+import re
+import shutil
+import sys
+
+from .dates import format_duration
+
+DURATION_COLUMNS = ("duration", "mean_duration", "min_duration", "max_duration",
+                    "avg . duration")
+#: Columns that give up width first when a table is wider than the terminal.
+SHRINKABLE = ("reason", "outcome", "main_file", "tags", "version", "user", "script_arguments")
+
+
+def _plain(value):
+    """A JSON-ready value: ISO timestamps, lists for sets."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# C0 and C1 controls and DEL (escape sequences begin with ESC or CSI), the
+# bidirectional marks, embeddings, overrides and isolates, and the Unicode
+# line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def clean_line(text):
+    """``text`` safe to show on a terminal, on one line: control characters
+    and the Unicode controls that reorder text become escapes (``\\n``,
+    ``\\x1b``, ``\\u202e``). Other text, backslashes included, is kept."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match):
+    c = match.group()
+    return _ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+
+
+def _cell(column, value, one_line):
+    """Text of one table/CSV/Markdown cell (``one_line``: for a table or
+    Markdown, escaped and cut to its first line)."""
+    if value is None:
+        return ""
+    if column in DURATION_COLUMNS and isinstance(value, (int, float)):
+        return format_duration(value, with_seconds=False) if one_line else repr(float(value))
+    if isinstance(value, datetime.datetime):
+        return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
+    if isinstance(value, (list, tuple, set)) and column == "tags":
+        return ", ".join(map(clean_line, value)) if one_line else ", ".join(value)
+    if isinstance(value, (dict, list, tuple, bool)):
+        text = json.dumps(_plain(value), ensure_ascii=False)
+    else:
+        text = str(value)
+    if one_line:
+        lines = text.splitlines()
+        text = clean_line(lines[0] + (" …" if len(lines) > 1 else "") if lines else "")
+    return text
+
+
+#: First characters that make a spreadsheet read a cell as a formula
+#: (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text, value=None):
+    """``text`` as written to CSV: with a ``'`` in front if it starts like a
+    formula (``=``, ``+``, ``-``, ``@``, tab, carriage return), so that a
+    spreadsheet shows it instead of running it. A number (``value`` an int or
+    float, e.g. ``-1.5``) is left as it is: it stays a number."""
+    if text.startswith(FORMULA_STARTS) and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return "'" + text
+    return text
+
+
+def write(rows, columns, fmt, out=None, csv_raw=False):
+    """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``.
+    CSV cells are guarded against formulas (:func:`csv_cell`) unless ``csv_raw``."""
+    out = out or sys.stdout
+    if fmt == "labels":
+        for row in rows:
+            out.write(f"{row['label']}\n")
+    elif fmt == "json":
+        json.dump([{k: _plain(row.get(k)) for k in columns} for row in rows], out,
+                  indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "csv":
+        guard = (lambda text, value=None: text) if csv_raw else csv_cell
+        writer = csv.writer(_RowsEndingInNewline(out), lineterminator="\r\n")
+        writer.writerow([guard(str(c)) for c in columns])
+        for row in rows:
+            writer.writerow([guard(_cell(c, row.get(c), one_line=False), row.get(c))
+                             for c in columns])
+    elif fmt == "markdown":
+        def esc(text):
+            return text.replace("|", r"\|")
+        out.write("| " + " | ".join(esc(clean_line(str(c))) for c in columns) + " |\n")
+        out.write("|" + "|".join("---" for _ in columns) + "|\n")
+        for row in rows:
+            out.write("| " + " | ".join(esc(_cell(c, row.get(c), one_line=True))
+                                        for c in columns) + " |\n")
+    else:
+        width = shutil.get_terminal_size().columns if out.isatty() else None
+        for line in table_lines(rows, columns, width):
+            out.write(line + "\n")
+
+
+class _RowsEndingInNewline:
+    """A file for csv.writer: rows end in "\\n". The writer is told "\\r\\n",
+    so that it quotes every cell holding a carriage return too (with "\\n"
+    it would leave a lone "\\r" bare, and readers would split the row)."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, row):       # csv.writer writes one row per call
+        return self.out.write(row[:-2] + "\n")
+
+
+def table_lines(rows, columns, width=None):
+    """Aligned text lines; with ``width``, long columns are cut to fit it."""
+    cells = [[_cell(c, row.get(c), one_line=True) for c in columns] for row in rows]
+    columns = [clean_line(str(c)) for c in columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if width:
+        widths = _fit(columns, widths, width)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(_clip(text, w).ljust(w) for text, w in zip(row, widths)).rstrip())
+    return lines
+
+
+def _fit(columns, widths, total):
+    """Shrink shrinkable columns (widest first) until the table fits ``total``."""
+    widths = list(widths)
+    need = sum(widths) + 2 * (len(widths) - 1) - total
+    order = sorted((i for i, c in enumerate(columns) if c in SHRINKABLE),
+                   key=lambda i: -widths[i])
+    while need > 0 and order:
+        i = max(order, key=lambda j: widths[j])
+        floor = max(8, len(columns[i]))
+        if widths[i] <= floor:
+            order.remove(i)
+            continue
+        cut = min(need, widths[i] - floor, max(1, widths[i] // 4))
+        widths[i] -= cut
+        need -= cut
+    return widths
+
+
+def _clip(text, width):
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
