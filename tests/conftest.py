@@ -17,6 +17,8 @@ Fixtures:
 * ``demo_project`` -- the demo (``smt_query.demo.build_demo``, 400 records, 2 real
   runs) on ``backend``, built once per session: ``.path``, ``.store_uri``,
   ``.n_records``, ``.backend``. **Shared: tests must not modify it.**
+* ``demo_project_sqlite`` -- the same on SQLite, for tests not parametrized by
+  ``backend`` (``copy_sqlite_project`` makes a writable copy).
 * ``demo_project_rw`` -- a private writable copy of ``demo_project`` (same labels
   and content; its own directory and store), fresh for each test.
 * ``make_project`` -- builds small real projects (see :func:`make_project`).
@@ -146,11 +148,33 @@ def backend(request):
 
 
 @pytest.fixture(scope="session")
-def demo_project(backend, tmp_path_factory):
+def demo_project(backend, request):
     """The demo project on ``backend`` (read-only for tests: use ``demo_project_rw`` to write)."""
+    return request.getfixturevalue("demo_project_%s" % backend.name)
+
+
+def _build_demo_project(backend, tmp_path_factory):
     path = build_demo(tmp_path_factory.mktemp("demo-%s" % backend.name) / "demo", DEMO_RECORDS,
                       runs=2, store=backend.new_store(), progress=False)
     return DemoProject(path, store_uri(path), DEMO_RECORDS, backend.name)
+
+
+@pytest.fixture(scope="session")
+def demo_project_sqlite(tmp_path_factory):
+    """``demo_project`` on SQLite, for tests that are not parametrized by ``backend``."""
+    return _build_demo_project(Backend("sqlite"), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo_project_postgresql(backend, tmp_path_factory):
+    return _build_demo_project(backend, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def copy_sqlite_project():
+    """``copy_sqlite_project(src, dst)``: a writable copy of the SQLite project ``src``
+    (e.g. ``demo_project_sqlite``) at ``dst``, like ``demo_project_rw``."""
+    return lambda src, dst: _copy_project(src, str(dst), Backend("sqlite"))
 
 
 @pytest.fixture

@@ -47,10 +47,9 @@ def browser_ready():
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, browser_ready):
-    """A demo project on SQLite with one account."""
-    from smt_query.demo import build_demo
-    path = build_demo(tmp_path_factory.mktemp("browser") / "demo", 400, runs=2, progress=False)
+def project(tmp_path_factory, browser_ready, demo_project_sqlite, copy_sqlite_project):
+    """A copy of the demo project on SQLite (400 records, 2 runs) with one account."""
+    path = copy_sqlite_project(demo_project_sqlite, tmp_path_factory.mktemp("browser") / "demo").path
     made = subprocess.run([SMT, "admin", "--create-user", "tester"], cwd=path,
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
