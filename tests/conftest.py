@@ -133,18 +133,28 @@ def _mask(uri):
     return uri.replace(":%s@" % parts.password, ":***@") if parts.password else uri
 
 
-@pytest.fixture(scope="session",
-                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def backend(request):
-    """Session-wide :class:`Backend`; PostgreSQL databases it made are dropped at the end."""
-    if request.param == "sqlite":
-        yield Backend("sqlite")
-        return
-    backend = Backend("postgresql", request.getfixturevalue("postgres_admin_uri"))
+@pytest.fixture(scope="session")
+def sqlite_backend():
+    return Backend("sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgresql_backend(postgres_admin_uri):
+    """The PostgreSQL :class:`Backend`, kept for the whole session: the databases
+    it made are dropped at the session's end only, so a worker of pytest-xdist
+    that comes back to PostgreSQL tests finds the same demo project."""
+    backend = Backend("postgresql", postgres_admin_uri)
     try:
         yield backend
     finally:
         backend.drop_all()
+
+
+@pytest.fixture(scope="session",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def backend(request):
+    """Session-wide :class:`Backend`; PostgreSQL databases it made are dropped at the end."""
+    return request.getfixturevalue("%s_backend" % request.param)
 
 
 @pytest.fixture(scope="session")
@@ -160,14 +170,14 @@ def _build_demo_project(backend, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_project_sqlite(tmp_path_factory):
+def demo_project_sqlite(sqlite_backend, tmp_path_factory):
     """``demo_project`` on SQLite, for tests that are not parametrized by ``backend``."""
-    return _build_demo_project(Backend("sqlite"), tmp_path_factory)
+    return _build_demo_project(sqlite_backend, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def demo_project_postgresql(backend, tmp_path_factory):
-    return _build_demo_project(backend, tmp_path_factory)
+def demo_project_postgresql(postgresql_backend, tmp_path_factory):
+    return _build_demo_project(postgresql_backend, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
