@@ -200,10 +200,10 @@ class QueryDjangoRecordStore(DjangoRecordStore):
     def fall_back(self, run, too_large=None, again=None):
         """``run()`` (in a savepoint if a transaction is open, so that it stays
         usable after an error). If the database refuses a stored parameter set
-        that a pushed-down condition reads (:func:`smt_query.where.unreadable_params`),
-        parameters are read in Python from then on (:attr:`params_in_sql`) and
+        that a pushed-down condition reads (``where.unreadable_params``),
+        parameters are read in Python from then on (``params_in_sql``) and
         ``run()`` runs again, after ``again()``; likewise if it refuses the
-        query as too large or too deeply nested (:func:`smt_query.where.query_too_large`)
+        query as too large or too deeply nested (``where.query_too_large``)
         and ``too_large()`` returns True (e.g. having moved every filter to
         Python). Any other error is raised. The one rule of views and the admin."""
         from django.db import DatabaseError, connections, transaction
@@ -229,8 +229,9 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         Python, e.g. through a view). A condition on parameters is read once,
         as ids (parsing every stored set once, not for each count and page); a
         stored set the database refuses moves parameters to Python
-        (:meth:`fall_back`). More kept labels than :data:`MAX_IN` (either way
-        round) is a :class:`QueryError`. ``ctx``: the :class:`SQLContext` to use."""
+        (:meth:`fall_back`). More kept labels than ``MAX_IN`` (either way
+        round) is a :class:`~smt_query.errors.QueryError`. ``ctx``: the
+        :class:`SQLContext` to use."""
         ctx = ctx or self.context()
 
         def in_sql():
@@ -260,7 +261,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """Add ``tag`` to ``records`` (a queryset or a list of ids) atomically.
 
         Returns the number of records that changed. A tag that cannot be
-        written (see :func:`smt_query.fields.check_tag`), or that would make a
+        written (see ``smt_query.fields.check_tag``), or that would make a
         record's tag list longer than Sumatra's ``tags`` column holds (255
         characters), raises :class:`~smt_query.errors.QueryError` before
         anything is written, on every backend alike.
