@@ -684,3 +684,18 @@ def test_stored_data_warnings_go_to_their_own_page(test_environment):
             f"record {name}: cannot read its parameters"]
     with pytest.warns(StoredDataWarning):      # outside a page: a warning as usual
         warnings.warn(StoredDataWarning("record three: cannot read its parameters"))
+
+
+@pytest.mark.parametrize("action", ["add_tag", "remove_tag"])
+def test_null_character_in_an_action_tag_is_a_message(rw, alice, action):
+    """A tag typed with a null character changes nothing and says why (the
+    page said "No action selected.")."""
+    label = oracle_label(rw)
+    before = stored_tags(rw, label)
+    response = alice.post(LIST, {"action": action, "_selected_action": [record_id(rw, label)],
+                                 "tag": "a\x00b", "index": 0, "select_across": "0"})
+    assert response.status_code in (200, 302)
+    page = alice.get(LIST) if response.status_code == 302 else response
+    shown = page_messages(page)
+    assert len(shown) == 1 and "null characters" in shown[0].lower(), shown
+    assert stored_tags(rw, label) == before

@@ -406,8 +406,9 @@ class RecordAdmin(admin.ModelAdmin):
         extra = {"where_value": request.GET.get("where", ""), "title": f"Records of {self.source().name}",
                  **(extra_context or {})}
         try:
-            if any("\x00" in v for k, values in request.GET.lists() if k != SEARCH_VAR
-                   for v in values):   # PostgreSQL refuses them; Django's search box too
+            if "\x00" in request.POST.get("tag", "") or any(
+                    "\x00" in v for k, values in request.GET.lists() if k != SEARCH_VAR
+                    for v in values):   # PostgreSQL refuses them; Django's search box too
                 raise QueryError("null characters are not allowed")
             with page_notes(request):
                 response = super().changelist_view(request, extra)
