@@ -157,20 +157,33 @@ def as_utc(timestamp):
     return timestamp.astimezone(UTC)
 
 
+#: Duration units as people and smttask write them -> seconds.
+DURATION_UNITS = {
+    **dict.fromkeys(("d", "day", "days"), 86400),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(%s)" % "|".join(
+    sorted(DURATION_UNITS, key=len, reverse=True)))
+
+
 def parse_duration(value):
-    """Seconds from a number or a string such as '90', '1.5h', '2h30m', '1d 2h 3m 4s'."""
+    """Seconds from a number or a string: '90', '1.5h', '1.5 h', '2h30m',
+    '1h23min2s', '90 min', '2 days', '9 hours 59 minutes 60 seconds'
+    (units: ``DURATION_UNITS``, any case)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    text = str(value).strip().replace(" ", "")
+    text = str(value).strip().lower().replace(" ", "")
     try:
         return float(text)
     except ValueError:
         pass
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    parts = re.findall(r"(\d+(?:\.\d+)?)([dhms])", text)
+    parts = _DURATION_PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        raise QueryError(f"bad duration {value!r}: use seconds or a form such as 2h30m")
-    return sum(float(n) * units[u] for n, u in parts)
+        raise QueryError(f"bad duration {value!r}: use seconds or a form such as 2h30m "
+                         "or '90 min'")
+    return sum(float(n) * DURATION_UNITS[u] for n, u in parts)
 
 
 def format_duration(seconds, with_seconds=True):

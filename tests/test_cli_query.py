@@ -173,7 +173,7 @@ def test_saved_queries(demo_project_rw, monkeypatch):
     (["--after", "2020133"], 2, "Error: Invalid value for '--after': bad date 2020133"),
     (["--on", "yesterday"], 2, "Error: Invalid value for '--on': bad date 'yesterday'"),
     (["--status", "done"], 2, "Error: Invalid value for '--status': 'done' is not one of"),
-    (["--min-duration", "2 hours"], 2, "Error: Invalid value for '--min-duration': bad duration"),
+    (["--min-duration", "2 hourz"], 2, "Error: Invalid value for '--min-duration': bad duration"),
     (["--where", "optimizer.lr >"], 1, "Error: bad --where expression at position"),
     (["@nope"], 1, "Error: no saved query 'nope'"),
     (["--fields", "label,nope"], 1, "Error: unknown field 'nope'"),

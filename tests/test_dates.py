@@ -79,12 +79,14 @@ def test_label_timestamps_round_trip(when):
 
 @pytest.mark.parametrize("text, seconds", [
     (90, 90.0), ("90", 90.0), ("1.5h", 5400.0), ("2h30m", 9000.0), ("1d 2h 3m 4s", 93784.0),
+    ("1h23min2s", 4982.0), ("9 hours 59 minutes 60 seconds", 36000.0), ("1.5 h", 5400.0),
+    ("90 min", 5400.0), ("2 days", 172800.0), ("2H", 7200.0), ("1 hr 5 secs", 3605.0),
 ])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["2 hours", "h", "2x", "-"])
+@pytest.mark.parametrize("bad", ["h", "2x", "-", "2 dayz", "1h 2", "hours 2", "1.5.h", "2 minutes ago"])
 def test_bad_durations(bad):
     with pytest.raises(QueryError, match="bad duration"):
         parse_duration(bad)

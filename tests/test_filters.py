@@ -219,7 +219,7 @@ def test_on_is_the_utc_day_of_the_labels(demo_project, oracle):
     (lambda v: v.filter.after(2020133), "bad date 2020133"),
     (lambda v: v.filter.tags(), "needs at least one tag"),
     (lambda v: v.filter.status("done"), "unknown status 'done'"),
-    (lambda v: v.filter.duration(min="2 hours"), "bad duration"),
+    (lambda v: v.filter.duration(min="2 hourz"), "bad duration"),
     (lambda v: v.filter.params(eq=3), "needs a dict"),
     (lambda v: v.filter.label(3), "needs a string"),
     (lambda v: v.filter.nope(), "unknown filter 'nope'"),
