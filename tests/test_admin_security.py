@@ -24,6 +24,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from smt_query.admin.settings import prepare
+from hostile import run_sql
 from support import sumatra_records
 
 _ACCOUNTS_DIR = tempfile.mkdtemp(prefix="smtq-admin-sec-")
@@ -102,28 +103,6 @@ def oracle_records(demo_project):
 def oracle(records):
     from smt_query import RecordStoreView
     return RecordStoreView(records=records)
-
-
-def run_sql(project, sql, params=()):
-    """One statement on the project's store, in a connection of its own
-    (``%s`` placeholders on both backends); the rows it returns, if any."""
-    uri = project.store_uri
-    if uri.startswith(("postgres://", "postgresql://")):
-        import psycopg2
-        conn = psycopg2.connect(uri)
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall() if cur.description else None
-        finally:
-            conn.close()
-    conn = sqlite3.connect(uri)
-    try:
-        with conn:
-            cur = conn.execute(sql.replace("%s", "?"), params)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
 
 
 def record_id(project, label):
