@@ -36,6 +36,26 @@ class UnreadableParameters(StoredDataWarning):
         self.label, self.reason = label, reason
 
 
+class QueryHint(UserWarning):
+    """A query ran, but part of it names nothing that exists (a misspelled
+    parameter key, tag, field, filter or label prefix): the message says which
+    and what does exist (:func:`did_you_mean`). The answer is still given (an
+    empty one, say); the CLI shows each hint once on stderr and exits 0."""
+
+
+def did_you_mean(word, candidates, limit=3):
+    """`` (did you mean 'a' or 'b'?)`` for the close matches of ``word`` among
+    ``candidates`` (at most ``limit``), or ``""`` when none is close."""
+    import difflib
+    close = difflib.get_close_matches(str(word), sorted(set(map(str, candidates))),
+                                      n=limit, cutoff=0.6)
+    if not close:
+        return ""
+    names = [repr(shown(c)) for c in close]
+    return " (did you mean " + (" or ".join(names) if len(names) < 3
+                                else ", ".join(names[:-1]) + " or " + names[-1]) + "?)"
+
+
 def shown(text, limit=80):
     """Stored ``text`` fit for a one-line message: control and other
     non-printable characters escaped, cut to ``limit`` characters."""

@@ -99,17 +99,20 @@ def user_errors():
 @contextlib.contextmanager
 def stored_data_notes():
     """Show each warning about stored data (:class:`~smt_query.errors.StoredDataWarning`:
-    an unreadable parameter set, a row of unknown type) once, as one line on
-    stderr; other warnings as usual."""
+    an unreadable parameter set, a row of unknown type) and each hint about the
+    query (:class:`~smt_query.errors.QueryHint`: a key or tag that matches
+    nothing) once, as one line on stderr; other warnings as usual."""
     import warnings
-    from ..errors import StoredDataWarning
+    from ..errors import QueryHint, StoredDataWarning
+    ours = (StoredDataWarning, QueryHint)
     seen = set()
     with warnings.catch_warnings():
-        warnings.simplefilter("always", StoredDataWarning)
+        for category in ours:
+            warnings.simplefilter("always", category)
         show = warnings.showwarning
 
         def note(message, category, *args, **kwargs):
-            if not issubclass(category, StoredDataWarning):
+            if not issubclass(category, ours):
                 return show(message, category, *args, **kwargs)
             text = " ".join(str(message).split())
             if text not in seen:
