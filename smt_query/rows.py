@@ -9,7 +9,7 @@ imports click, Django or pandas.
 import json
 import re
 
-from .errors import QueryError
+from .errors import QueryError, QueryHint, did_you_mean, shown
 from .fields import FIELDS, JSON_FIELDS, status_of
 
 #: The columns ``smt query`` shows by default.
@@ -71,18 +71,6 @@ def merge_key(label, pattern=DEFAULT_MERGE_PATTERN):
     return m.group(0) if m else label
 
 
-def group_columns(fields, params, group_by):
-    """Make sure the ``group_by`` key is read: as a field, or as a parameter."""
-    if group_by and group_by not in fields and group_by not in params:
-        if group_by in FIELDS:
-            fields = fields + [group_by]
-        else:
-            params = params + [group_by]
-    if group_by and "duration" not in fields:
-        fields = fields + ["duration"]
-    return fields, params
-
-
 def merge_rows(rows, columns, pattern=DEFAULT_MERGE_PATTERN):
     """Rows merged by label timestamp (as the summary's merged view).
 
@@ -132,43 +120,187 @@ def _sort_key(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-def group_rows(rows, key):
-    """One row per distinct ``key`` value: count and duration mean/min/max."""
+# -- grouping ------------------------------------------------------------------
+
+#: Time buckets of the timestamp: ``--group-by day`` or ``timestamp:day``
+#: (UTC, the labels' clock), and how each bucket is written.
+TIME_BUCKETS = {"hour": "%Y-%m-%d %H:00", "day": "%Y-%m-%d", "week": "%G-W%V",
+                "month": "%Y-%m", "year": "%Y"}
+
+
+class GroupKey:
+    """One ``--group-by`` key: ``name`` is its column, ``read`` the field or
+    parameter key read for it, ``bucket`` a :data:`TIME_BUCKETS` unit or None."""
+
+    def __init__(self, name, read, bucket=None, is_field=False):
+        self.name, self.read, self.bucket, self.is_field = name, read, bucket, is_field
+
+    def __repr__(self):
+        return f"GroupKey({self.name!r})"
+
+    def value(self, row):
+        value = row.get(self.read)
+        if self.bucket and value is not None:
+            from .dates import as_utc
+            return as_utc(value).strftime(TIME_BUCKETS[self.bucket])
+        return value
+
+
+def _split(keys):
+    """Keys given as a string, or repeated, each possibly comma-separated."""
+    if isinstance(keys, str):
+        keys = [keys]
+    out = [k.strip() for key in (keys or ()) for k in str(key).split(",")]
+    if any(not k for k in out):
+        raise QueryError("empty key: give a field, a parameter key or a time bucket "
+                         f"({', '.join(TIME_BUCKETS)})")
+    return out
+
+
+def _parameter(key):
+    """A key in backticks (`` `day` ``) is always a parameter, as in --where."""
+    return key[1:-1] if len(key) > 2 and key[0] == key[-1] == "`" else None
+
+
+def group_keys(keys):
+    """:class:`GroupKey` objects for ``keys`` (a string or a list; each may be
+    comma-separated): a time bucket (``day``, ``week``, ``month``, ``year``,
+    ``hour``, or ``timestamp:UNIT``), a record field, or a parameter key
+    (dotted; in backticks for a parameter named like a field or bucket)."""
+    out = []
+    for key in _split(keys):
+        param = _parameter(key)
+        if param is not None:
+            out.append(GroupKey(param, param))
+        elif key.startswith("timestamp:") or key in TIME_BUCKETS:
+            unit = key.split(":", 1)[-1]
+            if unit not in TIME_BUCKETS:
+                raise QueryError(f"unknown time bucket {unit!r}; use one of "
+                                 f"{', '.join(TIME_BUCKETS)}" + did_you_mean(unit, TIME_BUCKETS))
+            out.append(GroupKey(unit, "timestamp", unit, is_field=True))
+        else:
+            out.append(GroupKey(key, key, is_field=key in FIELDS))
+    return out
+
+
+def aggregate_keys(keys):
+    """The numeric keys to aggregate (``duration`` always is): fields or
+    parameter keys, as for :func:`group_keys` (no time buckets)."""
+    out = []
+    for key in _split(keys):
+        param = _parameter(key)
+        key = param if param is not None else key
+        if key != "duration" and key not in out:
+            out.append(key)
+    return out
+
+
+def group_columns(fields, params, keys, aggregates=()):
+    """``(fields, params)`` extended by what grouping by ``keys`` (from
+    :func:`group_keys`) with ``aggregates`` needs to read."""
+    fields, params = list(fields), list(params)
+    reads = [(k.read, k.is_field) for k in keys] + [(a, a in FIELDS) for a in aggregates]
+    for read, is_field in reads + [("duration", True)]:
+        into = fields if is_field else params
+        if read not in fields and read not in params:
+            into.append(read)
+    return fields, params
+
+
+def group_rows(rows, keys, aggregates=()):
+    """One row per distinct combination of the ``keys`` values (a key or a list:
+    see :func:`group_keys`): each key's value, ``count``, then the mean, min and
+    max of ``duration`` and of each of ``aggregates`` (``mean_KEY``, ...) over
+    the numbers among their values. Most records first."""
+    keys = keys if isinstance(keys, list) and all(isinstance(k, GroupKey) for k in keys) \
+        else group_keys(keys)
+    numeric = ["duration"] + [a for a in aggregates if a != "duration"]
     groups = {}
     for row in rows:
-        value = row.get(key)
-        groups.setdefault(json.dumps(value, sort_keys=True, default=str), (value, []))[1].append(row)
+        values = tuple(k.value(row) for k in keys)
+        ident = json.dumps(values, sort_keys=True, default=str)
+        groups.setdefault(ident, (values, []))[1].append(row)
     out = []
-    for value, members in groups.values():
-        durations = [r["duration"] for r in members if r.get("duration") is not None]
-        out.append({key: value, "count": len(members), "mean_duration": _mean(durations),
-                    "min_duration": min(durations, default=None),
-                    "max_duration": max(durations, default=None)})
+    for values, members in groups.values():
+        group = dict(zip((k.name for k in keys), values))
+        group["count"] = len(members)
+        for key in numeric:
+            numbers = [r.get(key) for r in members if _is_number(r.get(key))]
+            group["mean_" + key] = _mean(numbers)
+            group["min_" + key] = min(numbers, default=None)
+            group["max_" + key] = max(numbers, default=None)
+        out.append(group)
     out.sort(key=lambda r: -r["count"])
     return out
 
 
+def grouped_columns(keys, aggregates=()):
+    """The columns of :func:`group_rows`' rows."""
+    numeric = ["duration"] + [a for a in aggregates if a != "duration"]
+    return ([k.name for k in keys] + ["count"]
+            + [f"{stat}_{key}" for key in numeric for stat in ("mean", "min", "max")])
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def hint_unknown_keys(view, rows, keys, what):
+    """A :class:`~smt_query.errors.QueryHint` for each parameter key of ``keys``
+    that no row has (all None), with the close keys, fields and buckets."""
+    if not rows:
+        return
+    missing = [k for k in keys if all(row.get(k) is None for row in rows)]
+    if not missing:
+        return
+    import warnings
+    known = list(FIELDS) + list(TIME_BUCKETS) + view.parameter_keys()
+    for key in missing:
+        warnings.warn(QueryHint(f"{what} {shown(key)!r}: no record has this "
+                                f"parameter{did_you_mean(key, known)}"), stacklevel=3)
+
+
+def group_view(view, keys, aggregates=(), fields=(), params=()):
+    """``(rows, columns)``: the records of ``view`` grouped by ``keys`` with
+    ``aggregates`` (:func:`group_rows`); every parameter key is read through
+    :func:`read_rows`, and one that no record has is named by a
+    :class:`~smt_query.errors.QueryHint`."""
+    keys, aggregates = group_keys(keys), aggregate_keys(aggregates)
+    fields, params = group_columns(list(fields), list(params), keys, aggregates)
+    rows = query_rows(view, fields, params)
+    hint_unknown_keys(view, rows, [k.read for k in keys if not k.is_field], "--group-by")
+    hint_unknown_keys(view, rows, [a for a in aggregates if a not in FIELDS], "--aggregate")
+    return group_rows(rows, keys, aggregates), grouped_columns(keys, aggregates)
+
+
 def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_parameters=False,
-                merged=False, group_by=None, sort=None, limit=None):
+                merged=False, group_by=None, aggregate=(), sort=None, limit=None):
     """``(rows, columns)`` of ``view`` as ``smt query`` shows them in format
     ``fmt``: ``fields`` and ``params`` columns (JSON: the contract's fields
     first; ``with_parameters``: each record's parameter set, JSON only), then
-    ``merged`` by label timestamp or grouped by ``group_by``, sorted by
-    ``sort`` (``-key``: descending) and cut to ``limit`` rows."""
+    ``merged`` by label timestamp, or grouped by ``group_by`` (keys, see
+    :func:`group_view`; ``fields`` and ``params`` are not shown) with the
+    statistics of ``aggregate`` keys, sorted by ``sort`` (``-key``:
+    descending) and cut to ``limit`` rows."""
     fields, params = list(fields), list(params)
-    shaped = merged or group_by
-    if fmt == "labels" and not shaped:   # read nothing it won't print
-        fields = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
-    fields, params = group_columns(fields, params, group_by)
-    with_parameters = with_parameters and fmt == "json"
-    if fmt == "json" and not shaped:
-        fields = json_fields(fields)
-    rows = query_rows(view, fields, params, with_parameters)
-    columns = fields + params + (["parameters"] if with_parameters else [])
-    if merged:
-        rows, columns = merge_rows(rows, columns)
     if group_by:
-        rows, columns = group_rows(rows, group_by), [group_by, *GROUP_COLUMNS]
+        if merged:
+            raise QueryError("use either --merged or --group-by, not both")
+        if fmt == "labels":
+            raise QueryError("--group-by shows groups, not labels: use another --format")
+        rows, columns = group_view(view, group_by, aggregate)
+    else:
+        if aggregate:
+            raise QueryError("--aggregate goes with --group-by")
+        if fmt == "labels" and not merged:   # read nothing it won't print
+            fields = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
+        with_parameters = with_parameters and fmt == "json"
+        if fmt == "json" and not merged:
+            fields = json_fields(fields)
+        rows = query_rows(view, fields, params, with_parameters)
+        columns = fields + params + (["parameters"] if with_parameters else [])
+        if merged:
+            rows, columns = merge_rows(rows, columns)
     if sort:
         rows = sort_rows(rows, sort)
     if limit is not None:

@@ -9,7 +9,7 @@ import re
 
 from .asyncguard import sync_entry_class
 from .dates import format_duration
-from .rows import DEFAULT_MERGE_PATTERN, merge_key, read_rows
+from .rows import DEFAULT_MERGE_PATTERN, group_view, merge_key, read_rows
 
 DEFAULT_FIELDS = ("reason", "outcome", "tags", "main_file", "duration")
 #: Fields cut from the left when too long (paths: the end matters).
@@ -84,6 +84,29 @@ class RecordStoreViewSummary:
         if self._rows is not None:
             frame = frame.iloc[self._rows]
         return _truncate(frame, max_chars, max_lines)
+
+    def group_by(self, *keys, aggregate=()):
+        """A DataFrame with one row per combination of the ``keys`` values,
+        indexed by them: ``count``, and the mean, min and max of ``duration``
+        and of each ``aggregate`` key (``mean_KEY``, ``min_KEY``, ``max_KEY``).
+
+        A key is a record field, a parameter key (dotted; in backticks for one
+        named like a field or bucket) or a time bucket of the timestamp
+        (``day``, ``week``, ``month``, ``year``, ``hour``, or
+        ``timestamp:day``; UTC). A parameter key that no record has is named
+        by a :class:`~smt_query.errors.QueryHint` warning. Most records first
+        (``head``/``tail`` apply)::
+
+            view.summary.group_by("optimizer.name", "week", aggregate=["optimizer.lr"])
+        """
+        import pandas as pd
+        rows, columns = group_view(self.view, list(keys), aggregate)
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        names = columns[:columns.index("count")]
+        frame = frame.set_index(names)
+        if self._rows is not None:
+            frame = frame.iloc[self._rows]
+        return frame
 
     def _merge(self, frame):
         pattern = re.compile(self.merge_pattern)

@@ -18,6 +18,7 @@ Examples:
   smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
+  smt query --group-by optimizer.name,week --aggregate optimizer.lr
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
 """
 
@@ -39,8 +40,13 @@ Examples:
 @click.option("--limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--merged", is_flag=True,
               help="One row per label timestamp, with the count and mean duration.")
-@click.option("--group-by", metavar="KEY",
-              help="Count records per value of a field or parameter (with duration stats).")
+@click.option("--group-by", multiple=True, metavar="KEY",
+              help="Count records per value of a field, parameter key or time bucket "
+                   "(day, week, month, year, hour; or timestamp:day), with duration "
+                   "mean/min/max (repeatable or comma-separated: one group per combination).")
+@click.option("--aggregate", multiple=True, metavar="KEY",
+              help="With --group-by: mean/min/max of this numeric parameter or field "
+                   "too (repeatable or comma-separated).")
 @click.option("--add-tag", metavar="TAG", help="Add TAG to every matching record (atomic).")
 @click.option("--remove-tag", metavar="TAG", help="Remove TAG from every matching record.")
 @click.option("--dry-run", is_flag=True, help="With --add-tag/--remove-tag: only show what "
@@ -48,7 +54,7 @@ Examples:
 @click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
 @click.option("--saved", is_flag=True, help="List the saved queries and exit.")
 def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          add_tag, remove_tag, dry_run, save, saved, **filters):
+          aggregate, add_tag, remove_tag, dry_run, save, saved, **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -90,7 +96,8 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
-                                          group_by=group_by, sort=sort, limit=limit)
+                                          group_by=list(group_by), aggregate=list(aggregate),
+                                          sort=sort, limit=limit)
         write(found, columns, fmt, csv_raw=csv_raw)
         if not found and fmt == "table":
             note("No records match.")
