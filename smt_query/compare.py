@@ -6,9 +6,20 @@ record of a view; with ``env=True`` it compares their environment instead
 launch mode), like daskperiment's environment-change report. A record whose
 stored parameters cannot be read is left out and named (by
 :func:`smt_query.params.unreadable`); the others are still compared.
+Records named by label come in the order they were named.
+
+:meth:`Comparison.summary` says what varies (each differing key's distinct
+values and how many records have each); :meth:`Comparison.commits` gives,
+for an environment comparison, each differing commit's subject line and
+``git diff --stat`` from the project's own repository (:func:`commit_details`).
 """
+import re
+
 from .errors import QueryError, shown
-from .params import ParameterComparison, fold_task_inputs, unreadable
+from .params import MISSING, ParameterComparison, fold_task_inputs, unreadable
+
+#: A commit id as Sumatra stores it (git or Mercurial): hex digits only.
+COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,64}")
 
 
 class Comparison:
@@ -19,9 +30,10 @@ class Comparison:
     labels of records left out, their parameters unreadable, to why.
     """
 
-    def __init__(self, comparison, skipped):
+    def __init__(self, comparison, skipped, repository=None):
         self.comparison = comparison
         self.skipped = skipped
+        self.repository = repository   # the project's directory (for --env), or None
 
     @property
     def labels(self):
@@ -45,10 +57,69 @@ class Comparison:
                 for label, values in zip(frame.index, frame.itertuples(index=False))]
         return rows, ["label"] + list(frame.columns)
 
-    def as_json(self):
-        """``{"records": [...], "differences": {key: {label: value}}}`` (full depth)."""
-        return {"records": self.labels,
-                "differences": self.comparison.differences if self.comparison else {}}
+    def summary(self):
+        """``(rows, columns)``: what varies. One row per distinct value of each
+        differing key (full depth): ``key``, ``value`` (``<missing>`` for the
+        records lacking the key), ``count``, most common first
+        (:meth:`~smt_query.params.ParameterComparison.value_counts`)."""
+        if self.comparison is None:
+            return [], []
+        rows = [{"key": key, "value": value, "count": count}
+                for key, counts in self.comparison.value_counts().items()
+                for value, count in counts]
+        return rows, (["key", "value", "count"] if rows else [])
+
+    def commits(self):
+        """For an environment comparison whose code versions differ: one dict
+        per distinct version, in record order: ``version``, ``labels``,
+        ``subject`` (its first line) and ``diff_stat`` (``git diff --stat``
+        from the first version; None for the first), read from the git
+        repository of :attr:`repository` (the project's directory, never a
+        path a record names); ``note`` says why they are None (no repository,
+        not a commit id, not in the repository). ``[]`` if versions agree."""
+        if self.comparison is None or "version" not in self.comparison.differences:
+            return []
+        versions = {}
+        for label, version in self.comparison.differences["version"].items():
+            versions.setdefault(version, []).append(label)
+        details = commit_details(self.repository, list(versions))
+        return [{"version": version, "labels": labels, **details[version]}
+                for version, labels in versions.items()]
+
+    def dependencies(self):
+        """``{dependency: {label: version}}`` of the dependencies whose versions
+        differ (an environment comparison; a record without it is absent)."""
+        prefix = "dependencies."
+        diffs = self.comparison.differences if self.comparison else {}
+        return {key[len(prefix):]: values for key, values in diffs.items()
+                if key.startswith(prefix)}
+
+    def dependency_table(self):
+        """``(rows, columns)`` of :meth:`dependencies`: ``dependency``, then one
+        column per record (``<missing>`` where a record lacks it)."""
+        deps = self.dependencies()
+        if not deps:
+            return [], []
+        rows = [{"dependency": name, **{lbl: versions.get(lbl, MISSING) for lbl in self.labels}}
+                for name, versions in deps.items()]
+        return rows, ["dependency"] + self.labels
+
+    def as_json(self, summary=False, env=False):
+        """``{"records": [...], "differences": {key: {label: value}}}`` (full
+        depth); with ``summary`` also ``"summary": {key: [{"value": v, "count":
+        n}, ...]}``; with ``env`` also ``"commits"`` (:meth:`commits`) and
+        ``"dependencies"`` (:meth:`dependencies`)."""
+        out = {"records": self.labels,
+               "differences": self.comparison.differences if self.comparison else {}}
+        if summary:
+            out["summary"] = {}
+            for row in self.summary()[0]:
+                out["summary"].setdefault(row["key"], []).append(
+                    {"value": row["value"], "count": row["count"]})
+        if env:
+            out["commits"] = self.commits()
+            out["dependencies"] = self.dependencies()
+        return out
 
 
 def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
@@ -87,9 +158,63 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
                                  f"be read: {shown(skipped[label], 200)}")
         for label, reason in skipped.items():
             unreadable(label, reason)
+    if named:   # in the order they were named, then the others (newest first)
+        place = {label: i for i, label in enumerate(named)}
+        order = sorted(range(len(labels)), key=lambda i: place.get(labels[i], len(place)))
+        labels, sets = [labels[i] for i in order], [sets[i] for i in order]
+    repository = getattr(view, "_project_path", None)
     if len(sets) < 2:
-        return Comparison(None, skipped)
-    return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped)
+        return Comparison(None, skipped, repository)
+    return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped,
+                      repository)
+
+
+def commit_details(directory, versions):
+    """``{version: {"subject", "diff_stat", "note"}}`` for the commit ids
+    ``versions`` (stored text: only hex ids are handed to git) in the git
+    repository holding ``directory``; ``diff_stat`` is ``git diff --stat``
+    from the first version. Fails soft: what cannot be read is None, and
+    ``note`` says why."""
+    out = {v: {"subject": None, "diff_stat": None, "note": None} for v in versions}
+    repo = _repository(directory)
+    if repo is None:
+        for v in versions:
+            out[v]["note"] = "no git repository at hand"
+        return out
+    import git
+    commits = {}
+    for v in versions:
+        if not (isinstance(v, str) and COMMIT_ID.fullmatch(v)):
+            out[v]["note"] = "not a commit id"
+            continue
+        try:
+            commits[v] = repo.commit(v)
+        except (ValueError, git.exc.BadName, git.exc.GitCommandError):
+            out[v]["note"] = "not in this repository"
+            continue
+        out[v]["subject"] = commits[v].summary
+    base = commits.get(versions[0]) if versions else None
+    for v, commit in commits.items():
+        if base is not None and v != versions[0]:
+            try:
+                out[v]["diff_stat"] = repo.git.diff("--stat", base.hexsha, commit.hexsha)
+            except git.exc.GitCommandError:
+                out[v]["note"] = "git diff failed"
+    return out
+
+
+def _repository(directory):
+    """The git repository holding ``directory`` (GitPython), or None."""
+    if not directory:
+        return None
+    try:
+        import git
+    except ImportError:     # GitPython comes with sumatra[git]
+        return None
+    try:
+        return git.Repo(directory, search_parent_directories=True)
+    except (git.exc.InvalidGitRepositoryError, git.exc.NoSuchPathError):
+        return None
 
 
 def environment(record):

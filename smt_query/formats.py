@@ -172,3 +172,91 @@ def _fit(columns, widths, total):
 def _clip(text, width):
     return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
 
+
+
+# -- comparison tables ----------------------------------------------------------
+
+#: The narrowest a column of a comparison table is cut to before it wraps.
+COMPARE_MIN_WIDTH = 12
+
+
+def table_width(out):
+    """The width a table written to ``out`` must fit: ``COLUMNS`` if set, else
+    the terminal's width on a terminal; None (no limit) for a pipe or a file."""
+    import os
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    isatty = getattr(out, "isatty", None)
+    return shutil.get_terminal_size().columns if isatty and isatty() else None
+
+
+def compare_table_lines(rows, columns, width=None):
+    """Text lines of a comparison table (the first column names the rows:
+    ``key`` or ``label``) no wider than ``width`` (None: no limit). A table
+    of one row per record that is too wide is transposed when it has more
+    keys than records (one row per key, as for two records); then the
+    widest columns are cut (down to their header or :data:`COMPARE_MIN_WIDTH`,
+    ending in ``…``; the first column is cut from the left, since the end of
+    a key tells it apart); what is still too wide wraps: the columns are
+    shown in blocks, each repeating the first column, separated by a blank
+    line."""
+    if width is None or not rows or _table_width(rows, columns) <= width:
+        return table_lines(rows, columns)
+    if columns[0] == "label" and len(rows) < len(columns) - 1:
+        rows, columns = _transpose(rows, columns)   # the fewer columns go across
+    cells = [[_cell(c, row.get(c), one_line=True) for c in columns] for row in rows]
+    names = [clean_line(str(c)) for c in columns]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    widths[0] = min(widths[0], max(COMPARE_MIN_WIDTH, width // 3))
+    room = max(width - widths[0] - 2, 1)
+    floors = [min(max(COMPARE_MIN_WIDTH, len(n)), room) for n in names]
+    widths = [widths[0]] + [min(w, room) for w in widths[1:]]
+    need = sum(widths) + 2 * (len(widths) - 1) - width
+    while need > 0:
+        shrinkable = [j for j in range(1, len(widths)) if widths[j] > floors[j]]
+        if not shrinkable:
+            break
+        i = max(shrinkable, key=lambda j: widths[j])
+        cut = min(need, widths[i] - floors[i], max(1, widths[i] // 4))
+        widths[i] -= cut
+        need -= cut
+    blocks, block, used = [], [], widths[0]
+    for i in range(1, len(widths)):
+        if block and used + 2 + widths[i] > width:
+            blocks.append(block)
+            block, used = [], widths[0]
+        block.append(i)
+        used += 2 + widths[i]
+    blocks.append(block)
+    lines = []
+    for block in blocks:
+        shown = [0] + block
+        if lines:
+            lines.append("")
+        lines.append("  ".join(_clip(names[i], widths[i]).ljust(widths[i])
+                               for i in shown).rstrip())
+        lines.append("  ".join("-" * widths[i] for i in shown))
+        for row in cells:
+            lines.append("  ".join([_clip_left(row[0], widths[0]).ljust(widths[0])]
+                                   + [_clip(row[i], widths[i]).ljust(widths[i])
+                                      for i in block]).rstrip())
+    return lines
+
+
+def _clip_left(text, width):
+    """A key or label cut from the left: its end tells keys apart."""
+    return text if len(text) <= width else "…" + text[len(text) - width + 1:]
+
+
+def _table_width(rows, columns):
+    widths = [max([len(clean_line(str(c)))] + [len(_cell(c, r.get(c), one_line=True))
+                                                for r in rows]) for c in columns]
+    return sum(widths) + 2 * (len(widths) - 1)
+
+
+def _transpose(rows, columns):
+    """One row per key, one column per record (labels in row order)."""
+    labels = [str(r["label"]) for r in rows]
+    out = [{"key": c, **{lbl: r.get(c) for lbl, r in zip(labels, rows)}} for c in columns[1:]]
+    return out, ["key"] + labels

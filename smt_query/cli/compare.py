@@ -1,11 +1,13 @@
 """``smt compare``: the parameters that differ between records."""
 import json
+import sys
 
 import click
 
 from . import Command, stored_data_notes, user_errors
 from .options import csv_raw_option, filter_options, format_option, pop_spec
-from .output import note, write
+from .output import clean_line, note, write
+from ..formats import compare_table_lines, table_width
 
 EXAMPLES = """
 \b
@@ -14,6 +16,7 @@ Examples:
   smt compare --on 20201110 --depth 2 --ignore 'recorders' --ignore '*digest'
   smt compare --tag figure1 --fields reason,outcome --format json
   smt compare 20200912-132121_d712 20201119-112247_f334b8 --env
+  smt compare --tag sweep3 --summary
 """
 
 
@@ -32,8 +35,13 @@ Examples:
               help="Record fields to compare too, e.g. reason,outcome,version.")
 @click.option("--env", is_flag=True,
               help="Compare the environment instead: code version and diff, main file, "
-                   "executable, dependencies, platform, launch mode.")
-def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, **filters):
+                   "executable, dependencies, platform, launch mode; then each differing "
+                   "commit's subject and 'git diff --stat' (from this project's git "
+                   "repository) and the differing dependency versions.")
+@click.option("--summary", is_flag=True,
+              help="What varies: per differing key, its distinct values and how many "
+                   "records have each.")
+def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, summary, **filters):
     """Show the parameters that differ between records.
 
     Compare the records named by LABEL, or every record matching the filter
@@ -41,6 +49,8 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, **filters):
     key. More: one row per record, one column per differing key. Records
     lacking a key show <missing>. A record whose parameters cannot be read is
     left out and named on stderr (an error if it is one of the LABELs).
+    Records named by LABEL come in that order. A table fits the terminal
+    (COLUMNS, if set): too wide, it is transposed, cut or wrapped.
     """
     from ..compare import compare_view
     from ..query import apply_spec
@@ -54,12 +64,50 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, **filters):
         result = compare_view(view, fields=[f.strip() for f in fields.split(",") if f.strip()],
                               fold=fold, ignore=ignore, env=env, named=labels)
         if fmt == "json":
-            click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False, default=str))
+            click.echo(json.dumps(result.as_json(summary=summary, env=env), indent=2,
+                                  ensure_ascii=False, default=str))
         elif result.comparison is not None:
-            rows, columns = result.table(depth)
+            rows, columns = result.summary() if summary else result.table(depth)
             if rows:
-                write(rows, columns, fmt, csv_raw=csv_raw)
+                _write(rows, columns, fmt, csv_raw)
             elif fmt == "table":
                 note(f"The {len(result.labels)} records do not differ"
                      + (" (ignoring " + ", ".join(ignore) + ")." if ignore else "."))
+            if env and fmt in ("table", "markdown"):
+                _environment(result, fmt)
+
+
+def _write(rows, columns, fmt, csv_raw):
+    if fmt == "table":
+        for line in compare_table_lines(rows, columns, table_width(sys.stdout)):
+            click.echo(line)
+    else:
+        write(rows, columns, fmt, csv_raw=csv_raw)
+
+
+def _environment(result, fmt):
+    """The differing commits (subject, diff --stat) and dependency versions."""
+    commits = result.commits()
+    if commits:
+        click.echo("\nCommits:" if fmt == "table" else "\n**Commits**\n")
+        first = commits[0]["version"]
+        for c in commits:
+            head = clean_line(str(c["version"]))[:12] + (
+                f"  {clean_line(c['subject'])}" if c["subject"] else "")
+            more = f"  ({c['note']})" if c["note"] else ""
+            records = ", ".join(map(clean_line, c["labels"]))
+            click.echo(("  " if fmt == "table" else "* ") + f"{head}{more}  [{records}]")
+            if c["diff_stat"]:
+                click.echo(f"    git diff --stat {clean_line(str(first))[:12]}..:"
+                           if fmt == "table" else "\n  ```")
+                for line in c["diff_stat"].splitlines():
+                    click.echo("      " + clean_line(line) if fmt == "table"
+                               else "  " + clean_line(line))
+                if fmt == "markdown":
+                    click.echo("  ```")
+    rows, columns = result.dependency_table()
+    if rows:
+        click.echo("\nDependencies that differ:" if fmt == "table"
+                   else "\n**Dependencies that differ**\n")
+        _write(rows, columns, fmt, False)
 

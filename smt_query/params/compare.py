@@ -262,6 +262,24 @@ class ParameterComparison:
         return {dotted_key(path): {self.labels[i]: v for i, v in by_record.items()}
                 for path, by_record in self._diff.items()}
 
+    def value_counts(self):
+        """What varies: ``{dotted leaf key: [(value, count), ...]}`` for every
+        differing leaf, its distinct values (equal as by `values_equal`) with
+        how many records have each, most common first (ties: first seen
+        first); records lacking the key count under `MISSING`."""
+        n = len(self.labels)
+        out = {}
+        for path, by_record in self._diff.items():
+            counts = {}
+            for i in range(n):
+                if i in by_record:
+                    value, ident = by_record[i], _canonical(by_record[i])
+                else:
+                    value, ident = MISSING, (MISSING,)
+                counts.setdefault(ident, [value, 0])[1] += 1
+            out[dotted_key(path)] = sorted(map(tuple, counts.values()), key=lambda vc: -vc[1])
+        return out
+
     def dataframe(self, depth=1, max_chars=None):
         """Differing parameters as a DataFrame: one row per record.
 
@@ -307,6 +325,28 @@ class ParameterComparison:
             columns = {name: [_truncate(v, max_chars) for v in cells]
                        for name, cells in columns.items()}
         return pd.DataFrame(columns, index=self.labels, dtype=object)
+
+
+def _canonical(value):
+    """A hashable stand-in for ``value``: equal for values that `values_equal`
+    calls equal (``1``, ``1.0`` and ``True`` differ; a list and a tuple with
+    equal elements agree; NaN equals NaN)."""
+    kind = _kind(value)
+    if kind == "array":
+        return _canonical(value.tolist())
+    if kind == "seq":
+        return ("seq", tuple(map(_canonical, value)))
+    if kind == "map":
+        return ("map", tuple(sorted(((repr(k), _canonical(v)) for k, v in value.items()))))
+    if kind == "float":
+        return ("float", "nan") if value != value else ("float", float(value))
+    if kind in ("bool", "int"):
+        return (kind, int(value))
+    try:
+        hash(value)
+    except TypeError:
+        return (str(kind), repr(value))
+    return (str(kind), value)
 
 
 def _lookup_exact(node, parts):
