@@ -94,7 +94,7 @@ class RecordStoreViewSummary:
         named like a field or bucket) or a time bucket of the timestamp
         (``day``, ``week``, ``month``, ``year``, ``hour``, or
         ``timestamp:day``; UTC). A parameter key that no record has is named
-        by a :class:`~smt_query.errors.QueryHint` warning. Most records first
+        by a ``smt_query.errors.QueryHint`` warning. Most records first
         (``head``/``tail`` apply)::
 
             view.summary.group_by("optimizer.name", "week", aggregate=["optimizer.lr"])
