@@ -95,8 +95,10 @@ def _cached(what, start, read):
     try:
         with open(cache_file, encoding="utf-8") as f:
             cache = json.load(f)
-        if cache["key"] == key and all(isinstance(v, str) for v in cache[what]):
-            return list(cache[what])
+        values = cache[what]
+        if cache["key"] == key and isinstance(values, list) and all(
+                isinstance(v, str) for v in values):
+            return values
     except (OSError, ValueError, KeyError, TypeError):
         cache = None
     began = time.time_ns()
