@@ -20,8 +20,9 @@ database file (and of its ``-wal`` file): any write to the store changes
 them, and a cache is written only when the file has not changed in the last
 :data:`SETTLED` seconds (a write in the same clock tick cannot go unseen).
 The cache holds data, never code; a cache that cannot be read is ignored.
-PostgreSQL answers the same queries fast enough without one. A store other
-than a Django one (SQLite or PostgreSQL) completes nothing.
+PostgreSQL answers the same queries fast enough without one. Another kind
+of store (a shelve) is read through :class:`~smt_query.view.RecordStoreView`,
+which loads Sumatra.
 """
 import contextlib
 import json
@@ -30,7 +31,8 @@ import time
 
 from .fields import split_tags
 from .params import dotted_key, flatten, fold_task_inputs, stored_parameters
-from .project import project_dir, read_project_file, store_database
+from .project import (QUERY_STORE, SUMATRA_STORE, project_dir, read_project_file,
+                      store_database)
 
 #: Parameter keys are read from this many records stored last.
 KEY_SAMPLE = 200
@@ -118,9 +120,19 @@ def _cached(what, start, read):
     return values
 
 
+def _view(start):
+    """A view of the project if its store is not a Django one (else None)."""
+    path = project_dir(start)
+    if read_project_file(path)["record_store"].get("type") in (SUMATRA_STORE, QUERY_STORE):
+        return None
+    from .view import RecordStoreView
+    return RecordStoreView(project=path)
+
+
 def tag_names(start=None):
     """The sorted tags carried by the project's records."""
-    return _cached("tags", start, _read_tag_names)
+    view = _view(start)
+    return view.tag_names() if view else _cached("tags", start, _read_tag_names)
 
 
 def _read_tag_names(start):
@@ -136,6 +148,9 @@ def _read_tag_names(start):
 def parameter_keys(start=None, sample=KEY_SAMPLE):
     """Dotted parameter keys (task ``inputs`` levels folded away) of the
     ``sample`` records stored last; a set that cannot be read has none."""
+    view = _view(start)
+    if view:
+        return view.parameter_keys(sample)
     if sample != KEY_SAMPLE:
         return _read_parameter_keys(start, sample)
     return _cached("keys", start, _read_parameter_keys)
@@ -161,6 +176,9 @@ def _read_parameter_keys(start, sample=KEY_SAMPLE):
 def labels(prefix="", start=None, limit=LABEL_LIMIT):
     """The project's labels starting with ``prefix``, those stored last first
     (at most ``limit``: the scan stops there)."""
+    view = _view(start)
+    if view:
+        return [lbl for lbl in view.labels() if lbl.startswith(prefix)][:limit]
     with _cursor(start) as (cur, mark, project):
         cur.execute(f"SELECT label FROM {RECORDS} WHERE project_id = {mark} "
                     f"AND substr(label, 1, {mark}) = {mark} "

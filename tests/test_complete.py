@@ -123,10 +123,12 @@ def test_a_cache_that_is_not_ours_is_ignored(demo_project_sqlite, copy_sqlite_pr
         assert offered(query, ["--tag"], "") == tags
 
 
-def test_a_store_without_sql_completes_nothing(make_project, chdir):
-    project = make_project(store="shelve")
+def test_a_shelve_store_completes_through_the_view(make_project, chdir):
+    project = make_project({"a": 1, "b": {"c": 2}}, [{"tags": ["x*"]}, {}], store="shelve")
     chdir(project.path)
-    assert offered(query, ["--tag"], "") == [] and offered(query, [], "2") == []
+    assert offered(query, ["--tag"], "") == ["_finished_", "x[*]"]
+    assert offered(query, ["--param"], "") == ["a", "b.c"]
+    assert sorted(offered(query, [], project.labels[0][:4])) == sorted(project.labels)
 
 
 def test_real_smt_completes_without_django_or_pandas(demo_project_rw, backend):
