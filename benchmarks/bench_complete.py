@@ -17,7 +17,8 @@ and in the same run, interleaved, two baselines:
 * the way completion read the store before (``RecordStoreView().tag_names()``
   and ``.parameter_keys()``, in a fresh process).
 
-Each is the best wall time of ``--repeat`` runs; ratios are against
+Each is the best wall time and the best CPU time (user + system, which varies
+far less on a busy machine) of ``--repeat`` runs; ratios are against
 ``import django``. The machine's load average is printed: compare ratios, and
 absolute times only from an idle machine.
 
@@ -32,6 +33,7 @@ Usage::
 """
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -68,22 +70,26 @@ def complete(line, path, must, cold):
             pass
     env = dict(os.environ, _SMT_COMPLETE="bash_complete", COMP_WORDS=line,
                COMP_CWORD=str(len(line.split(" ")) - 1))
-    t = time.perf_counter()
-    done = subprocess.run([SMT], cwd=path, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
+    (wall, cpu), done = timed([SMT], path, env)
     if done.returncode or must not in done.stdout:
         sys.exit(f"{line!r} offered {done.stdout[:200]!r} (wanted {must!r}): {done.stderr}")
-    return elapsed
+    return wall, cpu
 
 
-def timed(cmd, path):
+def timed(cmd, path, env=None):
+    """``((wall time, CPU time), result)`` of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, cwd=path, check=True, capture_output=True)
-    return time.perf_counter() - t
+    done = subprocess.run(cmd, cwd=path, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return (wall, cpu), done
 
 
 def measure(path, repeat, baselines):
-    """``{name: best wall time}`` of every case and baseline, taking turns."""
+    """``{name: (best wall time, best CPU time)}`` of every case and baseline,
+    taking turns."""
     subprocess.run([SMT, "query", "--tag", "fig", "--save", "bench", "--force", "--count"],
                    cwd=path, check=True, capture_output=True)
     times = {}
@@ -91,8 +97,8 @@ def measure(path, repeat, baselines):
         for name, (line, must, cold) in CASES.items():
             times.setdefault(name, []).append(complete(line, path, must, cold))
         for name in baselines:
-            times.setdefault(name, []).append(timed(BASELINES[name], path))
-    return {name: min(ts) for name, ts in times.items()}
+            times.setdefault(name, []).append(timed(BASELINES[name], path)[0])
+    return {name: (min(w for w, _ in ts), min(c for _, c in ts)) for name, ts in times.items()}
 
 
 def main(argv=None):
@@ -114,12 +120,15 @@ def main(argv=None):
             continue
         path = run_suite.ensure_store(run_suite.CACHE, backend, args.records, args.pg)
         best = measure(path, args.repeat, baselines)
-        floor = best["import django"]
+        wall0, cpu0 = best["import django"]
         print(f"\n{backend}, {args.records:,} records ({path})")
         print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-        for name, t in best.items():
-            note = "" if name in BASELINES else ("  under 0.3 s" if t < 0.3 else "  OVER 0.3 s")
-            print(f"  {name:<20} {t:7.3f} s  {t / floor:5.2f}x import django{note}")
+        print(f"  {'':<20} {'wall':>7}    {'ratio':>5}   {'CPU':>7}    {'ratio':>5}"
+              "   (ratios to import django)")
+        for name, (wall, cpu) in best.items():
+            note = "" if name in BASELINES else ("  under 0.3 s" if wall < 0.3 else "  OVER 0.3 s")
+            print(f"  {name:<20} {wall:7.3f} s  {wall / wall0:5.2f}x  {cpu:7.3f} s  "
+                  f"{cpu / cpu0:5.2f}x{note}")
 
 
 if __name__ == "__main__":
