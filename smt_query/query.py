@@ -11,7 +11,7 @@ to values, e.g. ``{"tag": ["finished"], "after": "20200912", "where":
 import json
 import os
 
-from .errors import QueryError
+from .errors import QueryError, did_you_mean, shown
 from .filters import spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
@@ -113,6 +113,25 @@ def merge_specs(base, extra):
 
 # -- saved queries ----------------------------------------------------------
 
+class SavedQueryExists(QueryError):
+    """:func:`save_query` would replace a different saved query of that name
+    (``name``, ``spec`` the stored one): pass ``replace=True``."""
+
+    def __init__(self, name, spec):
+        super().__init__(f"a saved query {name!r} exists ({describe_spec(spec)}); "
+                         "pass replace=True to replace it")
+        self.name, self.spec = name, spec
+
+
+def check_query_name(name):
+    """``name`` if it can name a saved query (letters, digits, ``-`` and ``_``),
+    else a :class:`QueryError`; a leading ``@`` (as typed on the command line)
+    is not part of the name."""
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        raise QueryError(f"bad query name {name!r}: use letters, digits, - and _")
+    return name
+
+
 def saved_queries(start=None):
     """``{name: spec}`` of the project's saved queries (specs as stored:
     :func:`load_query` checks one before it is used). A file that is not
@@ -132,15 +151,7 @@ def saved_queries(start=None):
     return queries
 
 
-def save_query(name, spec, start=None):
-    """Store ``spec`` under ``name`` in ``.smt/smt_query.json`` (replacing
-    it); the spec is checked first, and nothing is written if it, or the
-    file, is not valid."""
-    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
-        raise QueryError(f"bad query name {name!r}: use letters, digits, - and _")
-    check_spec(spec)
-    queries = saved_queries(start)
-    queries[name] = clean_spec(spec)
+def _write_queries(queries, start):
     path = _saved_path(start)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -148,14 +159,77 @@ def save_query(name, spec, start=None):
     os.replace(tmp, path)
 
 
-def load_query(name, start=None):
-    """The saved spec ``name``, or a :class:`QueryError` naming the known ones."""
+def save_query(name, spec, start=None, replace=False):
+    """Store ``spec`` under ``name`` in ``.smt/smt_query.json``. The name and
+    spec are checked first, and nothing is written if they, or the file, are
+    not valid. A different query of that name is replaced only with
+    ``replace`` (else :class:`SavedQueryExists`)."""
+    check_query_name(name)
+    check_spec(spec)
+    queries = saved_queries(start)
+    spec = clean_spec(spec)
+    if name in queries and queries[name] != spec and not replace:
+        raise SavedQueryExists(name, queries[name])
+    queries[name] = spec
+    _write_queries(queries, start)
+
+
+def _unknown(name, queries):
+    """The error for a saved query ``name`` that does not exist."""
+    hint = did_you_mean(name, queries)
+    known = "" if hint else "; saved: " + (", ".join(map(repr, sorted(queries))) or "none yet")
+    return QueryError(f"no saved query {shown(name)!r}{hint}{known}")
+
+
+def delete_query(name, start=None):
+    """Remove the saved query ``name``; return its spec (a
+    :class:`QueryError` if there is none)."""
     queries = saved_queries(start)
     if name not in queries:
-        known = ", ".join(sorted(queries)) or "none saved yet"
-        raise QueryError(f"no saved query {name!r} (known: {known})")
+        raise _unknown(name, queries)
+    spec = queries.pop(name)
+    _write_queries(queries, start)
+    return spec
+
+
+def load_query(name, start=None):
+    """The saved spec ``name`` (checked), or a :class:`QueryError` with the
+    close names."""
+    queries = saved_queries(start)
+    if name not in queries:
+        raise _unknown(name, queries)
     try:
         return check_spec(queries[name])
     except QueryError as err:
         raise QueryError(f"saved query {name!r} is not valid ({_saved_path(start)}): "
                          f"{str(err).splitlines()[0]}") from None
+
+
+def apply_saved(view, name):
+    """``view`` narrowed by the saved query ``name`` of the view's project
+    (``"@name"`` works too): the Python form of ``smt query @name``."""
+    start = getattr(view, "_project_path", None)
+    return apply_spec(view, load_query(name[1:] if name.startswith("@") else name, start))
+
+
+def spec_with_saved(labels, spec, start=None):
+    """``spec`` with ``labels`` as given on the command line: ``@NAME`` ones are
+    saved queries (``spec`` narrows them, :func:`merge_specs`), the others
+    labels."""
+    spec = dict(spec, labels=[lbl for lbl in labels if not lbl.startswith("@")])
+    for name in (lbl[1:] for lbl in labels if lbl.startswith("@")):
+        spec = merge_specs(load_query(name, start), spec)
+    return spec
+
+
+def saved_rows(start=None):
+    """One row per saved query, by name: ``name``, ``query`` (as command-line
+    options, or why it is not valid) and ``spec`` (as stored)."""
+    rows = []
+    for name, spec in sorted(saved_queries(start).items()):
+        try:
+            shown_ = describe_spec(load_query(name, start))
+        except QueryError as err:
+            shown_ = f"(not valid: {str(err).split(': ', 1)[-1]})"
+        rows.append({"name": name, "query": shown_, "spec": spec})
+    return rows

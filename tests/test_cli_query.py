@@ -165,8 +165,9 @@ def test_saved_queries(demo_project_rw, monkeypatch):
     assert again.stdout.split() == expected.labels()
     narrower = runner.invoke(query, ["@recent", "--tag", "fig", "--format", "labels"])
     assert narrower.stdout.split() == expected.filter.tags("fig").labels()
-    listing = runner.invoke(query, ["--saved"])
-    assert listing.stdout == "recent\t--tag finished --after 202010\n"
+    listing = runner.invoke(query, ["--saved", "--format", "json"])
+    assert json.loads(listing.stdout) == [{"name": "recent", "query": "--tag finished --after 202010",
+                                           "spec": {"tag": ["finished"], "after": "202010"}}]
 
 
 @pytest.mark.parametrize("args, code, message", [

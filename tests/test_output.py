@@ -179,7 +179,7 @@ def test_saved_query_names_listed_escaped(hostile):
         out = smt(path, "query", "--saved")
     finally:
         os.remove(saved)
-    assert "\x1b" not in out and out.startswith("q\\x1b[2J\t")
+    assert "\x1b" not in out and out.splitlines()[2].startswith("q\\x1b[2J  --tag x\\x1b[5m")
 
 
 # -- a reader that stops reading ---------------------------------------------------------

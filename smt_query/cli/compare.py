@@ -5,7 +5,7 @@ import sys
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import csv_raw_option, filter_options, format_option, pop_spec
+from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
 from .output import clean_line, note, write
 from ..formats import compare_table_lines, table_width
 
@@ -21,7 +21,8 @@ Examples:
 
 
 @click.command(cls=Command, epilog=EXAMPLES, context_settings={"max_content_width": 100})
-@click.argument("labels", nargs=-1, metavar="[LABEL]...")
+@click.argument("labels", nargs=-1, metavar="[LABEL | @SAVED]...",
+                shell_complete=complete_with("labels"))
 @filter_options
 @format_option(["table", "csv", "json", "markdown"], "table")
 @csv_raw_option
@@ -45,19 +46,20 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, summary, **f
     """Show the parameters that differ between records.
 
     Compare the records named by LABEL, or every record matching the filter
-    options (the same as for smt query). Two records: one row per differing
-    key. More: one row per record, one column per differing key. Records
-    lacking a key show <missing>. A record whose parameters cannot be read is
+    options (the same as for smt query); @SAVED is a query saved with smt
+    query --save (other options narrow it). Two records: one row per
+    differing key. More: one row per record, one column per differing key.
+    Records lacking a key show <missing>. A record whose parameters cannot be read is
     left out and named on stderr (an error if it is one of the LABELs).
     Records named by LABEL come in that order. A table fits the terminal
     (COLUMNS, if set): too wide, it is transposed, cut or wrapped.
     """
     from ..compare import compare_view
-    from ..query import apply_spec
+    from ..query import apply_spec, spec_with_saved
     from ..view import RecordStoreView
     with user_errors(), stored_data_notes():
-        spec = pop_spec(filters)
-        spec["labels"] = list(labels)
+        spec = spec_with_saved(labels, pop_spec(filters))
+        labels = [lbl for lbl in labels if not lbl.startswith("@")]
         view = apply_spec(RecordStoreView(), spec)
         if labels:
             view.get(list(labels))  # an unknown label is an error naming it

@@ -1,18 +1,34 @@
-"""Values offered by shell completion (read from the current project)."""
+"""Values offered by shell completion, from the current project
+(:mod:`smt_query.completion`: no Django, no pandas). Each function takes
+what is typed so far and returns the values that start with it."""
+from .. import completion
 
 
-def tags():
+def tags(incomplete):
     """The project's tags, written as ``--tag`` reads them literally (``fig[*]``)."""
     from ..filters import literal_tag
-    from ..view import RecordStoreView
-    return [literal_tag(t) for t in RecordStoreView().tag_names()]
+    return [t for t in map(literal_tag, completion.tag_names()) if t.startswith(incomplete)]
 
 
-def saved():
-    from ..query import saved_queries
-    return ["@" + name for name in saved_queries()]
+def keys(incomplete):
+    """Parameter keys of the most recent records."""
+    return [k for k in completion.parameter_keys() if k.startswith(incomplete)]
 
 
-def keys():
-    from ..view import RecordStoreView
-    return RecordStoreView().parameter_keys()
+def saved_names(incomplete):
+    """Names of saved queries (``--delete-saved NAME``)."""
+    return [n for n in completion.saved_names() if n.startswith(incomplete)]
+
+
+def saved(incomplete):
+    """Saved queries as arguments: ``@NAME``."""
+    return ["@" + n for n in completion.saved_names() if ("@" + n).startswith(incomplete)]
+
+
+def labels(incomplete):
+    """Labels starting with ``incomplete``; after ``@``, saved queries (both
+    when nothing is typed yet)."""
+    if incomplete.startswith("@"):
+        return saved(incomplete)
+    found = completion.labels(incomplete)
+    return found + saved(incomplete) if not incomplete else found

@@ -41,14 +41,14 @@ class DurationType(ValueType):
 
 
 def complete_with(kind):
-    """Shell completion from the project's store (tags, saved queries, keys)."""
+    """Shell completion from the project's store: the function ``kind`` of
+    :mod:`smt_query.cli.complete` (tags, keys, labels, saved queries)."""
     def complete(ctx, param, incomplete):
         from . import complete as completions
         try:
-            values = getattr(completions, kind)()
+            return getattr(completions, kind)(incomplete)
         except Exception:  # completion must never break the shell
             return []
-        return [v for v in values if v.startswith(incomplete)]
     return complete
 
 

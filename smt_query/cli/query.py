@@ -1,10 +1,11 @@
 """``smt query``: find, tag and export records of the current project."""
+import sys
+
 import click
 
 from . import Command, stored_data_notes, user_errors
 from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
 from .. import rows
-from ..errors import QueryError
 from .output import clean_line, note, write
 
 DEFAULT_FIELDS = ",".join(rows.DEFAULT_FIELDS)
@@ -24,7 +25,8 @@ Examples:
 
 
 @click.command(cls=Command, epilog=EXAMPLES, context_settings={"max_content_width": 100})
-@click.argument("labels", nargs=-1, metavar="[LABEL | @SAVED]...", shell_complete=complete_with("saved"))
+@click.argument("labels", nargs=-1, metavar="[LABEL | @SAVED]...",
+                shell_complete=complete_with("labels"))
 @filter_options
 @format_option(["table", "csv", "json", "markdown", "labels"], "table")
 @csv_raw_option
@@ -52,9 +54,13 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="With --add-tag/--remove-tag: only show what "
                                               "would change.")
 @click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
-@click.option("--saved", is_flag=True, help="List the saved queries and exit.")
+@click.option("--force", is_flag=True, help="With --save: replace a saved query of that name "
+                                            "without asking.")
+@click.option("--saved", is_flag=True, help="List the saved queries (in --format) and exit.")
+@click.option("--delete-saved", metavar="NAME", shell_complete=complete_with("saved_names"),
+              help="Delete the saved query NAME and exit.")
 def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          aggregate, add_tag, remove_tag, dry_run, save, saved, **filters):
+          aggregate, add_tag, remove_tag, dry_run, save, force, saved, delete_saved, **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -66,24 +72,21 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
     from .. import query as lib
     with user_errors(), stored_data_notes():
         if saved:
-            for name in sorted(lib.saved_queries()):
-                try:
-                    shown = lib.describe_spec(lib.load_query(name))
-                except QueryError as err:
-                    shown = f"(not valid: {str(err).split(': ', 1)[-1]})"
-                click.echo(f"{clean_line(name)}\t{clean_line(shown)}")
+            _list_saved(fmt, csv_raw)
             return
+        if delete_saved:
+            gone = lib.delete_query(delete_saved)
+            note(f"Deleted saved query {delete_saved!r}: {lib.describe_spec(gone)}")
+            return
+        if force and save is None:
+            raise click.UsageError("--force goes with --save")
         if add_tag and remove_tag:
             raise click.UsageError("use either --add-tag or --remove-tag, not both")
         if dry_run and not (add_tag or remove_tag):
             raise click.UsageError("--dry-run goes with --add-tag or --remove-tag")
-        spec = pop_spec(filters)
-        spec["labels"] = [lbl for lbl in labels if not lbl.startswith("@")]
-        for name in (lbl[1:] for lbl in labels if lbl.startswith("@")):
-            spec = lib.merge_specs(lib.load_query(name), spec)
-        if save:
-            lib.save_query(save, spec)   # checked first: nothing written if not valid
-            note(f"Saved query {save!r}: {lib.describe_spec(spec)}")
+        spec = lib.spec_with_saved(labels, pop_spec(filters))
+        if save is not None:
+            _save(lib, save, spec, force)
 
         from ..view import RecordStoreView
         view = lib.apply_spec(RecordStoreView(progress=None), spec)
@@ -101,6 +104,36 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         write(found, columns, fmt, csv_raw=csv_raw)
         if not found and fmt == "table":
             note("No records match.")
+
+
+def _save(lib, name, spec, force):
+    """Save ``spec`` as ``name``; replacing another query asks on a terminal,
+    else needs ``--force``."""
+    try:
+        lib.save_query(name, spec, replace=force)   # checked first: nothing written if not valid
+    except lib.SavedQueryExists as err:
+        old = lib.describe_spec(err.spec)
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise click.ClickException(f"a saved query {name!r} exists ({old}); "
+                                       "use --force to replace it") from None
+        click.confirm(f"Replace saved query {name!r} ({old})?", abort=True, err=True)
+        lib.save_query(name, spec, replace=True)
+    note(f"Saved query {name!r}: {lib.describe_spec(spec)}")
+
+
+def _list_saved(fmt, csv_raw):
+    """The saved queries in ``fmt`` (``labels``: their names)."""
+    from ..query import saved_rows
+    found = saved_rows()
+    if fmt == "labels":
+        for row in found:
+            click.echo(clean_line(row["name"]))
+    elif fmt == "json":
+        write(found, ["name", "query", "spec"], fmt)
+    elif found or fmt != "table":
+        write(found, ["name", "query"], fmt, csv_raw=csv_raw)
+    else:
+        note("No saved queries yet: save one with --save NAME.")
 
 
 def _retag(view, tag, add, dry_run):
