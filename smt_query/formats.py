@@ -62,7 +62,7 @@ def _cell(column, value, one_line):
     if value is None:
         return ""
     if column in DURATION_COLUMNS and isinstance(value, (int, float)):
-        return format_duration(value, with_seconds=False) if one_line else repr(float(value))
+        return format_duration(value) if one_line else repr(float(value))
     if isinstance(value, datetime.datetime):
         return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
     if isinstance(value, (list, tuple, set)) and column == "tags":

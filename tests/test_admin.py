@@ -285,8 +285,8 @@ def test_page_shows_the_columns(demo, client, oracle_records):
     text = response.content.decode()
     record = next(r for r in oracle_records if "fig" in r.tags and r.duration)
     assert record.label in text
-    assert format_duration(record.duration, with_seconds=False) in text
-    assert re.search(r"\d+h \d\dm", text)
+    assert format_duration(record.duration) in text
+    assert re.search(r"\d+h \d\dm \d\ds", text)
     for heading in ("Label", "Timestamp", "Tags", "Status", "Reason", "Outcome", "Duration",
                     "Main file", "Version"):
         assert f">{heading}<" in text or f">{heading}</a>" in text, heading
