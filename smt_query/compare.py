@@ -7,6 +7,7 @@ launch mode), like daskperiment's environment-change report. A record whose
 stored parameters cannot be read is left out and named (by
 :func:`smt_query.params.unreadable`); the others are still compared.
 """
+from .dates import Seconds
 from .errors import QueryError, shown
 from .params import ParameterComparison, fold_task_inputs, unreadable
 
@@ -19,9 +20,10 @@ class Comparison:
     labels of records left out, their parameters unreadable, to why.
     """
 
-    def __init__(self, comparison, skipped):
+    def __init__(self, comparison, skipped, fields=()):
         self.comparison = comparison
         self.skipped = skipped
+        self.fields = tuple(fields)
 
     @property
     def labels(self):
@@ -39,11 +41,20 @@ class Comparison:
             return [], []
         if len(frame.index) == 2:
             labels = [str(lbl) for lbl in frame.index]
-            rows = [dict(zip(["key"] + labels, [key, *frame[key]])) for key in frame.columns]
+            rows = [dict(zip(["key"] + labels, [key, *map(self._shown(key), frame[key])]))
+                    for key in frame.columns]
             return rows, ["key"] + labels
         rows = [{"label": label, **dict(zip(frame.columns, values))}
                 for label, values in zip(frame.index, frame.itertuples(index=False))]
         return rows, ["label"] + list(frame.columns)
+
+    def _shown(self, key):
+        """How the values of ``key`` go into a row: the record's duration
+        (asked for in ``fields``) as :class:`~smt_query.dates.Seconds`, shown
+        like every duration in tables; other values as they are."""
+        if key == "duration" and "duration" in self.fields:
+            return lambda v: Seconds(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        return lambda v: v
 
     def as_json(self):
         """``{"records": [...], "differences": {key: {label: value}}}`` (full depth)."""
@@ -88,8 +99,9 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
         for label, reason in skipped.items():
             unreadable(label, reason)
     if len(sets) < 2:
-        return Comparison(None, skipped)
-    return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped)
+        return Comparison(None, skipped, fields)
+    return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped,
+                      fields)
 
 
 def environment(record):

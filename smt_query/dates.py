@@ -315,6 +315,13 @@ def parse_duration(value):
     return sum(float(n) * DURATION_UNITS[u] for n, u in parts)
 
 
+class Seconds(float):
+    """A duration in seconds among other values (a row of ``smt compare``):
+    tables show it by :func:`format_duration`, CSV and JSON as the number."""
+
+    __slots__ = ()
+
+
 def format_duration(seconds):
     """A duration as every table, summary and page shows it: ``42s`` under a
     minute (``2.5s`` under ten seconds), else ``0h 21m 17s`` (the smttask

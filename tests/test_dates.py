@@ -284,3 +284,44 @@ def test_where_points_at_a_bad_date(expr, caret, message):
     with pytest.raises(WhereSyntaxError) as err:
         parse(expr)
     assert message in err.value.message and err.value.position == caret
+
+
+# -- durations shown: one form in every table -----------------------------------------
+
+def test_durations_in_tables_compare_and_summary(demo_project, monkeypatch):
+    from click.testing import CliRunner
+
+    from smt_query import RecordStoreView
+    from smt_query.cli.compare import compare
+    from smt_query.cli.query import query
+    monkeypatch.chdir(demo_project.path)
+    view = RecordStoreView(project=demo_project.path)
+    durations = {r.label: r.duration for r in view}
+    short = sorted(label for label, d in durations.items() if d is not None and d < 59.5)
+    assert short
+    table = CliRunner().invoke(query, ["--label", short[0], "--fields", "label,duration"])
+    assert table.exit_code == 0, table.stderr
+    assert table.stdout.split()[-2:] == [short[0], format_duration(durations[short[0]])]
+    assert table.stdout.split()[-1].endswith("s") and "0h 00m" not in table.stdout
+    every = CliRunner().invoke(query, ["--fields", "label,duration", "--format", "markdown"])
+    shown = {line.split("|")[1].strip(): line.split("|")[2].strip()
+             for line in every.stdout.splitlines()[2:]}
+    assert shown == {label: format_duration(d) for label, d in durations.items()}
+    csv_out = CliRunner().invoke(query, ["--label", short[0], "--fields", "label,duration",
+                                         "--format", "csv"])
+    assert csv_out.stdout.splitlines()[1] == f"{short[0]},{durations[short[0]]!r}"   # a number
+
+    a, b = "20201119-075320_7b84e7", "20201119-042150_e177c4"      # the guide's pair
+    pair = CliRunner().invoke(compare, [a, b, "--fields", "duration", "--depth", "1"])
+    assert pair.exit_code == 0, pair.stderr
+    row = next(line for line in pair.stdout.splitlines() if line.startswith("duration"))
+    assert row.split() == ["duration", "7h", "12m", "09s", "6h", "33m", "51s"]
+    assert repr(durations[a]) not in pair.stdout
+    for fmt in ("csv", "json"):                                    # for machines: numbers
+        out = CliRunner().invoke(compare, [a, b, "--fields", "duration", "--format", fmt]).stdout
+        assert repr(durations[a]) in out and "7h 12m" not in out
+    many = CliRunner().invoke(compare, ["--on", "20201110", "--fields", "duration", "--depth", "1"])
+    assert "4h 41m 09s" in many.stdout and "16869." not in many.stdout
+
+    summary = repr(view.filter.label(short[0]).summary)
+    assert format_duration(durations[short[0]]) in summary and "0h 00m" not in summary
