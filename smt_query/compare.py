@@ -50,7 +50,7 @@ class Comparison:
 
     def _shown(self, key):
         """How the values of ``key`` go into a row: the record's duration
-        (asked for in ``fields``) as :class:`~smt_query.dates.Seconds`, shown
+        (asked for in ``fields``) as ``dates.Seconds``, shown
         like every duration in tables; other values as they are."""
         if key == "duration" and "duration" in self.fields:
             return lambda v: Seconds(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v

@@ -204,7 +204,7 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
     bulk-inserted. ``store``: a record-store URI for ``smt init --store`` (e.g.
     ``postgres://user:pass@host/db``), default SQLite ``.smt/records``. ``progress``:
     show bars on stderr, one over ``smt init``, the runs and the tags, one over the
-    inserted records (default: by the rule of :mod:`smt_query.progress`; the
+    inserted records (default: by the rule of ``smt_query.progress``; the
     build is always long).
     """
     if runs < 1 or records < runs:

@@ -78,7 +78,7 @@ class RecordStoreView:
     With ``pushdown=False`` every filter runs in Python over every record
     (slow; the reference behaviour). ``progress`` shows a bar on stderr
     while Python filters read records (``None``, the default: by the rule of
-    :mod:`smt_query.progress`, on a terminal or in a notebook for 1,000
+    ``smt_query.progress``, on a terminal or in a notebook for 1,000
     records or more; ``False`` never).
     """
 

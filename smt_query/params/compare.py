@@ -166,7 +166,7 @@ class ParameterComparison:
         the same name.  Ignored with `params`.
     progress : bool, optional
         Show a tqdm bar on stderr.  Default: by the rule of
-        :mod:`smt_query.progress` (a terminal or a notebook, 1,000 records
+        ``smt_query.progress`` (a terminal or a notebook, 1,000 records
         or more).
     fold : bool
         Apply `fold_task_inputs` to each parameter set first.
