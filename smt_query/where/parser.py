@@ -202,7 +202,7 @@ class _Parser:
         value_pos = self.pos
         try:
             value = self.parse_value(f"expected a value after '{op}'")
-        except WhereSyntaxError as err:
+        except WhereSyntaxError:
             if getattr(key, "kind", None) == "date" and self.text[value_pos:value_pos + 1].isalnum():
                 word = re.match(r"(.+?)\s*(?:\)|\band\b|\bor\b|$)", self.text[value_pos:])
                 self.error(f"a date goes in quotes: {key} {op} '{word.group(1)}'", value_pos)
