@@ -15,6 +15,7 @@ for an environment comparison, each differing commit's subject line and
 """
 import re
 
+from .dates import Seconds
 from .errors import QueryError, shown
 from .params import MISSING, ParameterComparison, fold_task_inputs, unreadable
 
@@ -30,10 +31,11 @@ class Comparison:
     labels of records left out, their parameters unreadable, to why.
     """
 
-    def __init__(self, comparison, skipped, repository=None):
+    def __init__(self, comparison, skipped, repository=None, fields=()):
         self.comparison = comparison
         self.skipped = skipped
         self.repository = repository   # the project's directory (for --env), or None
+        self.fields = tuple(fields)
 
     @property
     def labels(self):
@@ -51,11 +53,20 @@ class Comparison:
             return [], []
         if len(frame.index) == 2:
             labels = [str(lbl) for lbl in frame.index]
-            rows = [dict(zip(["key"] + labels, [key, *frame[key]])) for key in frame.columns]
+            rows = [dict(zip(["key"] + labels, [key, *map(self._shown(key), frame[key])]))
+                    for key in frame.columns]
             return rows, ["key"] + labels
         rows = [{"label": label, **dict(zip(frame.columns, values))}
                 for label, values in zip(frame.index, frame.itertuples(index=False))]
         return rows, ["label"] + list(frame.columns)
+
+    def _shown(self, key):
+        """How the values of ``key`` go into a row: the record's duration
+        (asked for in ``fields``) as ``dates.Seconds``, shown
+        like every duration in tables; other values as they are."""
+        if key == "duration" and "duration" in self.fields:
+            return lambda v: Seconds(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        return lambda v: v
 
     def summary(self):
         """``(rows, columns)``: what varies. One row per distinct value of each
@@ -164,9 +175,9 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
         labels, sets = [labels[i] for i in order], [sets[i] for i in order]
     repository = getattr(view, "_project_path", None)
     if len(sets) < 2:
-        return Comparison(None, skipped, repository)
+        return Comparison(None, skipped, repository, fields)
     return Comparison(ParameterComparison(params=sets, labels=labels, ignore=ignore), skipped,
-                      repository)
+                      repository, fields)
 
 
 def commit_details(directory, versions):

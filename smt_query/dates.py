@@ -1,11 +1,19 @@
 """Dates as users write them, turned into UTC time spans.
 
-Sumatra stamps records with UTC times and derives labels from them, so naive
-dates are read as UTC: ``on(20200915)`` is the day the labels ``20200915-*``
-were made. Every accepted form denotes a span ``[start, end)``: ``2020`` a year,
-``202009`` a month, ``20200912`` a day, ``2020-09-12T13:30`` a minute, a
-``datetime`` an instant. ``after`` uses ``start`` (inclusive), ``before`` uses
-``start`` (exclusive) and ``on`` the whole span.
+Sumatra (0.8) stamps records with ``datetime.now(timezone.utc)`` and derives
+labels from them, so naive dates are read as UTC: ``on(20200915)`` is the day
+the labels ``20200915-*`` were made. Every accepted form denotes a span
+``[start, end)``: ``2020`` a year, ``202009`` a month, ``20200912`` a day,
+``2020-09-12T13:30`` a minute, a ``datetime`` an instant. ``after`` uses
+``start`` (inclusive), ``before`` uses ``start`` (exclusive) and ``on`` the
+whole span.
+
+Relative dates (:func:`relative_span`) count back from now in the same
+clock, the UTC day being the labels' day: ``today``, ``yesterday``, ``7d``,
+``2w``, ``3 days ago`` and ``last monday`` are whole UTC days (so ``after
+today`` starts at midnight UTC); ``this week`` / ``last month`` / ``last
+year`` whole calendar weeks (Monday first), months and years; ``now`` and
+``36h`` / ``90 min ago`` instants.
 
 Every date from year 1 to 9999 is accepted. A span reaching past the last
 representable instant (``on(9999)``, ``9999-12-31``) has ``end = None``: it
@@ -17,7 +25,7 @@ import datetime as _dt
 import math
 import re
 
-from .errors import QueryError
+from .errors import QueryError, did_you_mean
 
 UTC = _dt.timezone.utc
 
@@ -92,9 +100,13 @@ def _from_string(text):
     try:
         when = _dt.datetime.fromisoformat(s)
     except ValueError:
+        span = relative_span(s)
+        if span is not None:
+            return span
         raise QueryError(
             f"bad date {text!r}: use 2020, 202009, 20200912, 2020-09-12, "
-            "2020-09-12T13:30 or a label timestamp such as 20200912-133000") from None
+            "2020-09-12T13:30, a label timestamp such as 20200912-133000, or today, "
+            "yesterday, 7d, 2w, '3 days ago', 'last monday', 'last month', now") from None
     when = _in_utc(when, repr(text))
     time = re.match(r"\d\d(:\d\d)?(:\d\d)?", re.split("[T ]", s, 1)[-1]) if len(s) > 10 else None
     unit = ("day", "hour", "minute", "second")[0 if time is None else 1 + sum(
@@ -140,6 +152,122 @@ def date_span(date, *args):
     return _from_string(date)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: Calendar spans for ``this``/``last``: the unit and the start of the current one.
+_PERIODS = ("day", "week", "month", "year")
+_RELATIVE_WORDS = ("now", "today", "yesterday", "tomorrow", "ago", "last", "this")
+_DAY_UNITS = {"d", "day", "days", "w", "wk", "wks", "week", "weeks"}
+
+
+def utc_now():
+    """The current instant in the labels' clock (aware UTC)."""
+    return _dt.datetime.now(UTC)
+
+
+def _day(when):
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def relative_span(text, now=None):
+    """The UTC span of a relative date, or None if ``text`` is not one.
+
+    ``now`` (default :func:`utc_now`) is the instant counted from. Days are
+    the UTC days of Sumatra's labels:
+
+    * ``now``: the instant; ``today``, ``yesterday``, ``tomorrow``: that day;
+    * ``7d``, ``2w``, ``3 days ago``, ``1 week ago`` (days and weeks): the
+      whole day so many days before today (``1d`` is ``yesterday``);
+    * ``36h``, ``90 min ago``, ``2h30m`` (a unit below a day): the instant
+      that long before ``now``;
+    * ``monday`` .. ``sunday`` (or ``mon``): the latest such day, today
+      included; ``last monday``: the latest before today;
+    * ``this week``/``month``/``year``, ``last week``/``month``/``year``:
+      the calendar week (Monday to Sunday), month or year.
+
+    A text that uses these words but not in these forms raises
+    :class:`QueryError` saying what is wrong.
+    """
+    s = " ".join(str(text).strip().lower().split())
+    now = _in_utc(now, str(now)) if now is not None else utc_now()
+    today = _day(now)
+    words = s.split(" ")
+    fixed = {"now": (now, now), "today": (today, _add(today, "day")),
+             "yesterday": (today - _dt.timedelta(days=1), today),
+             "tomorrow": (_add(today, "day"), _add(_add(today, "day"), "day"))}
+    if s in fixed:
+        return fixed[s]
+    weekday = _weekday(words[-1])
+    if weekday is not None and len(words) <= 2:
+        if len(words) == 2 and words[0] != "last":
+            raise QueryError(f"bad date {text!r}: write 'last {WEEKDAYS[weekday]}' "
+                             f"or '{WEEKDAYS[weekday]}'")
+        back = (today.weekday() - weekday) % 7
+        if back == 0 and len(words) == 2:
+            back = 7
+        start = today - _dt.timedelta(days=back)
+        return start, start + _dt.timedelta(days=1)
+    if len(words) == 2 and words[0] in ("this", "last"):
+        if words[1] not in _PERIODS:
+            hint = did_you_mean(words[1], _PERIODS + WEEKDAYS)
+            raise QueryError(f"bad date {text!r}: after '{words[0]}' write day, week, month, "
+                             f"year or a weekday{hint}")
+        return _period(today, words[1], words[0] == "last")
+    ago = words[-1] == "ago"
+    amount = " ".join(words[:-1] if ago else words)
+    if not re.search(r"\d", amount) or not re.search(r"[a-z]", amount):
+        if ago:
+            raise QueryError(f"bad date {text!r}: write a count with a unit before 'ago', "
+                             "e.g. '3 days ago', '2w ago', '36h ago'")
+        if any(w in _RELATIVE_WORDS for w in words):
+            raise QueryError(f"bad date {text!r}: write e.g. today, yesterday, now, "
+                             "'last monday', 'last week', 'this month', '3 days ago'")
+        return None
+    try:
+        seconds = parse_duration(amount)
+    except QueryError:
+        if not ago:
+            return None   # not a relative date at all: the caller says what is accepted
+        raise QueryError(f"bad date {text!r}: {amount!r} is not a count with a unit, "
+                         "such as 3 days, 2w, 36h or 90 min") from None
+    units = {u for _, u in _DURATION_PART.findall(amount.replace(" ", ""))}
+    try:
+        if units <= _DAY_UNITS and seconds % 86400 == 0:
+            start = today - _dt.timedelta(days=seconds // 86400)
+            return start, start + _dt.timedelta(days=1)
+        when = now - _dt.timedelta(seconds=seconds)
+    except OverflowError:
+        raise QueryError(f"bad date {text!r}: that is before year 1") from None
+    return when, when
+
+
+def _weekday(word):
+    """0 for monday (or mon) .. 6 for sunday; None for another word."""
+    for i, name in enumerate(WEEKDAYS):
+        if word == name or word == name[:3]:
+            return i
+    return None
+
+
+def _period(today, unit, last):
+    """The calendar ``unit`` (day, week, month, year) holding ``today``, or the one before."""
+    if unit == "day":
+        start = today
+    elif unit == "week":
+        start = today - _dt.timedelta(days=today.weekday())
+    elif unit == "month":
+        start = today.replace(day=1)
+    else:
+        start = today.replace(month=1, day=1)
+    if last:
+        if unit in ("day", "week"):
+            start -= _dt.timedelta(days=1 if unit == "day" else 7)
+        elif unit == "month":
+            start = (start - _dt.timedelta(days=1)).replace(day=1)
+        else:
+            start = start.replace(year=start.year - 1)
+    return start, _add(start, unit) if unit != "week" else start + _dt.timedelta(days=7)
+
+
 def on_span(date, *args):
     """Span for ``on``: an instant (a ``datetime``) widens to its whole day;
     ``end`` is None when the span reaches past year 9999."""
@@ -159,6 +287,7 @@ def as_utc(timestamp):
 
 #: Duration units as people and smttask write them -> seconds.
 DURATION_UNITS = {
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), 7 * 86400),
     **dict.fromkeys(("d", "day", "days"), 86400),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
@@ -186,14 +315,27 @@ def parse_duration(value):
     return sum(float(n) * DURATION_UNITS[u] for n, u in parts)
 
 
-def format_duration(seconds, with_seconds=True):
-    """'3h 52m 39s' (or '3h 52m' without seconds); '' for a missing duration."""
+class Seconds(float):
+    """A duration in seconds among other values (a row of ``smt compare``):
+    tables show it by :func:`format_duration`, CSV and JSON as the number."""
+
+    __slots__ = ()
+
+
+def format_duration(seconds):
+    """A duration as every table, summary and page shows it: ``42s`` under a
+    minute (``2.5s`` under ten seconds), else ``0h 21m 17s`` (the smttask
+    guide's form); '' for a missing duration."""
     if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
         return ""
+    if abs(seconds) < 59.5:
+        text = f"{seconds:.1f}" if abs(seconds) < 9.95 else f"{seconds:.0f}"
+        return ("0" if float(text) == 0 else text.removesuffix(".0")) + "s"
     total = int(round(seconds))
+    sign, total = ("-", -total) if total < 0 else ("", total)
     h, rest = divmod(total, 3600)
     m, s = divmod(rest, 60)
-    return f"{h}h {m:02d}m {s:02d}s" if with_seconds else f"{h}h {m:02d}m"
+    return f"{sign}{h}h {m:02d}m {s:02d}s"
 
 
 def check_date(value):

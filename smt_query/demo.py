@@ -203,22 +203,33 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
     ``records`` records in all: ``runs`` (>= 1) real ``smt run`` records, the rest
     bulk-inserted. ``store``: a record-store URI for ``smt init --store`` (e.g.
     ``postgres://user:pass@host/db``), default SQLite ``.smt/records``. ``progress``:
-    show a tqdm bar on stderr (default: when stderr is a terminal).
+    show bars on stderr, one over ``smt init``, the runs and the tags, one over the
+    inserted records (default: by the rule of ``smt_query.progress``; the
+    build is always long).
     """
     if runs < 1 or records < runs:
         raise DemoError("need runs >= 1 and records >= runs (got records=%d, runs=%d)" % (records, runs))
+    from .progress import bar
     path = os.path.abspath(path)
     rng = random.Random(seed)
-    init_project(path, task_params(rng), store=store)
-    if os.path.exists(os.path.join(path, ".smt", "labels")):   # `smt init` found the project in the store
-        raise DemoError("record store %s already holds a project %r: use a new one" % (_mask(store_uri(path)), PROJECT))
-    labels = [smt_run(path, "default.json", *RUNS[i % 3],
-                      reason=REASONS[i % 2].format(k=i, nsteps=25000, lam=0.0001)) for i in range(runs)]
-    for tag, label in zip(("fig", "figure1"), labels):
-        smt(path, "tag", tag, label)
+    tags = list(zip(("fig", "figure1"), range(runs)))
+    with bar(total=1 + runs + len(tags), desc="smt init", unit="step", progress=progress,
+             min_items=0) as steps:
+        init_project(path, task_params(rng), store=store)
+        if os.path.exists(os.path.join(path, ".smt", "labels")):   # `smt init` found the project in the store
+            raise DemoError("record store %s already holds a project %r: use a new one" % (_mask(store_uri(path)), PROJECT))
+        labels = []
+        for i in range(runs):
+            steps.update()
+            steps.set_description("smt run %d/%d" % (i + 1, runs))
+            labels.append(smt_run(path, "default.json", *RUNS[i % 3],
+                                  reason=REASONS[i % 2].format(k=i, nsteps=25000, lam=0.0001)))
+        for tag, i in tags:
+            steps.update()
+            steps.set_description("smt tag %s" % tag)
+            smt(path, "tag", tag, labels[i])
+        steps.update()
     if records > runs:
-        if progress is None:
-            progress = sys.stderr.isatty()
         guide = _guide_specs() if records - runs >= len(GUIDE_RECORDS) else []
         _bulk_insert(path, _plan(rng, records - runs - len(guide), guide), progress)
     return path
@@ -396,7 +407,7 @@ def _bulk_insert(path, plan, progress, batch=2000):
     five times faster.
     """
     from django.db import connections, transaction
-    from tqdm import tqdm
+    from smt_query.progress import bar as progress_bar
     from smt_query.recordstore import QueryDjangoRecordStore
     uri = store_uri(path)
     try:
@@ -418,7 +429,8 @@ def _bulk_insert(path, plan, progress, batch=2000):
         tag_ids = dict(objects(m.Tag).values_list("name", "pk"))
         objects(m.Tag).bulk_create([m.Tag(name=t) for t in {*STATUSES, *USER_TAGS} - set(tag_ids)])
         tag_ids = dict(objects(m.Tag).values_list("name", "pk"))
-        bar = tqdm(total=len(plan), disable=not progress, file=sys.stderr, unit="rec", desc="Inserting")
+        bar = progress_bar(total=len(plan), desc="Inserting", unit="rec", progress=progress,
+                           min_items=0, leave=True)
         for start in range(0, len(plan), batch):
             rows = [_record(*item) for item in plan[start:start + batch]]
             keys, new = [_sha1(content) for _, content, _, _ in rows], {}

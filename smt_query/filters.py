@@ -391,10 +391,13 @@ class After(DateFilter):
     As a convenience, tuple values may be concatenated and replaced by a
     single integer of 4 to 8 digits; if it has less than 8 digits, it is
     extended to the earliest date (so 2018 -> 20180101). Strings such as
-    '2020-09-12', '2020-09-12T13:30' or '20200912-133000' work too. Times are
-    UTC, the clock of Sumatra's labels."""
+    '2020-09-12', '2020-09-12T13:30' or '20200912-133000' work too, and
+    relative dates: 'today', 'yesterday', '7d', '2w', '3 days ago',
+    'last monday', 'last month', 'now' (``smt_query.dates.relative_span``).
+    Times are UTC, the clock of Sumatra's labels: 'today' starts at midnight UTC."""
 
-    options = [_date_option("after", "Records made on or after DATE (UTC).")]
+    options = [_date_option("after", "Records made on or after DATE (UTC; also today, "
+                                     "yesterday, 7d, '3 days ago', 'last monday').")]
 
     @staticmethod
     def span(date, *args):

@@ -15,7 +15,7 @@ import re
 import shutil
 import sys
 
-from .dates import format_duration
+from .dates import Seconds, format_duration
 
 DURATION_COLUMNS = ("duration", "mean_duration", "min_duration", "max_duration",
                     "avg . duration")
@@ -61,8 +61,8 @@ def _cell(column, value, one_line):
     Markdown, escaped and cut to its first line)."""
     if value is None:
         return ""
-    if column in DURATION_COLUMNS and isinstance(value, (int, float)):
-        return format_duration(value, with_seconds=False) if one_line else repr(float(value))
+    if (column in DURATION_COLUMNS or isinstance(value, Seconds)) and isinstance(value, (int, float)):
+        return format_duration(value) if one_line else repr(float(value))
     if isinstance(value, datetime.datetime):
         return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
     if isinstance(value, (list, tuple, set)) and column == "tags":

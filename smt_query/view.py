@@ -76,14 +76,15 @@ class RecordStoreView:
     ``.smt/project`` itself; Sumatra loads the project only when
     :attr:`project` is asked for.
     With ``pushdown=False`` every filter runs in Python over every record
-    (slow; the reference behaviour). ``progress``
-    shows a bar on stderr while Python filters read records (``None``: only
-    on a terminal).
+    (slow; the reference behaviour). ``progress`` shows a bar on stderr
+    while Python filters read records (``None``, the default: by the rule of
+    ``smt_query.progress``, on a terminal or in a notebook for 1,000
+    records or more; ``False`` never).
     """
 
     _sql_refused = False   # the database found this view's query too large
 
-    def __init__(self, records=None, project=None, *, pushdown=True, progress=False):
+    def __init__(self, records=None, project=None, *, pushdown=True, progress=None):
         self._filters = ()
         self.progress = progress
         self._cache = {}
@@ -188,24 +189,17 @@ class RecordStoreView:
             elif not post:
                 records = self._store.load(qs)
             else:
+                from .progress import bar
                 records = []
                 ids = list(qs.values_list("db_id", flat=True))
-                for start in self._progress(range(0, len(ids), CHUNK), len(ids)):
-                    chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
-                    records.extend(r for r in chunk if all(f.test(r) for f in post))
+                with bar(total=len(ids), desc="Filtering", unit="rec",
+                         progress=self.progress) as shown:
+                    for start in range(0, len(ids), CHUNK):
+                        chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
+                        records.extend(r for r in chunk if all(f.test(r) for f in post))
+                        shown.update(len(ids[start:start + CHUNK]))
             self._cache["records"] = records
         return self._cache["records"]
-
-    def _progress(self, starts, total):
-        """Wrap the chunk loop in a tqdm bar when asked (``None``: on a terminal)."""
-        import sys
-        show = self.progress if self.progress is not None else (
-            sys.stderr.isatty() and total > CHUNK)
-        if not show:
-            return starts
-        from tqdm import tqdm
-        return tqdm(starts, total=len(starts), unit="chunk", desc="reading records",
-                    file=sys.stderr, leave=False)
 
     def _all_python_records(self):
         if self._source is not None:
@@ -407,9 +401,11 @@ class RecordStoreView:
             qs, post = self._plan()
             target = qs if not post else [self._store_id(r) for r in self._records()]
             changed = (self._store.add_tag if add else self._store.remove_tag)(target, tag)
-        elif self.project is not None:
+        elif self.project is not None:   # Sumatra saves one record at a time: slow
+            from .progress import bar
             changed = 0
-            for rec in self._records():
+            for rec in bar(self._records(), desc="Tagging", unit="rec", progress=self.progress,
+                           min_items=100):
                 if (tag in rec.tags) != add:
                     (self.project.add_tag if add else self.project.remove_tag)(rec.label, tag)
                     changed += 1

@@ -278,6 +278,24 @@ def test_bad_parameter_search_is_a_message_not_a_500(demo, client, text, message
     assert text.encode() in response.content.replace(b"&gt;", b">")   # kept in the box
 
 
+def test_where_box_takes_relative_dates(demo, client, oracle_records):
+    import datetime as dt
+    utc = dt.timezone.utc
+    for _ in range(2):       # again if the UTC day changes meanwhile
+        midnight = dt.datetime.combine(dt.datetime.now(utc).date(), dt.time(), utc)
+        labels, _ = listed(client, "where=" + _quote("timestamp < 'today'"))
+        if dt.datetime.combine(dt.datetime.now(utc).date(), dt.time(), utc) == midnight:
+            break
+    stamp = {r.label: (r.timestamp if r.timestamp.tzinfo else r.timestamp.replace(tzinfo=utc))
+             for r in oracle_records}
+    assert sorted(labels) == sorted(lbl for lbl, ts in stamp.items() if ts < midnight)
+    assert len(labels) > 300
+    labels, response = listed(client, "where=" + _quote("timestamp >= today"))
+    shown = page_messages(response)
+    assert labels == [] and len(shown) == 1
+    assert "a date goes in quotes: timestamp >= 'today'" in shown[0]
+
+
 def test_page_shows_the_columns(demo, client, oracle_records):
     from smt_query.dates import format_duration
     response = client.get(f"{LIST}?tag=fig")
@@ -285,8 +303,8 @@ def test_page_shows_the_columns(demo, client, oracle_records):
     text = response.content.decode()
     record = next(r for r in oracle_records if "fig" in r.tags and r.duration)
     assert record.label in text
-    assert format_duration(record.duration, with_seconds=False) in text
-    assert re.search(r"\d+h \d\dm", text)
+    assert format_duration(record.duration) in text
+    assert re.search(r"\d+h \d\dm \d\ds", text)
     for heading in ("Label", "Timestamp", "Tags", "Status", "Reason", "Outcome", "Duration",
                     "Main file", "Version"):
         assert f">{heading}<" in text or f">{heading}</a>" in text, heading

@@ -343,7 +343,7 @@ BAD_SAVED_FILES = {
     "query a number": ('{"queries": {"q": 5}}', "not valid"),
     "bad where": ('{"queries": {"q": {"where": ["a =="]}}}', "not valid"),
     "unknown option": ('{"queries": {"q": {"bogus": 1}}}', "not valid"),
-    "bad date": ('{"queries": {"q": {"after": "yesterday"}}}', "not valid"),
+    "bad date": ('{"queries": {"q": {"after": "someday"}}}', "not valid"),
     "tag a number": ('{"queries": {"q": {"tag": 5}}}', "not valid"),
     "flag not a flag": ('{"queries": {"q": {"has_output": "yes"}}}', "not valid"),
 }
@@ -410,7 +410,7 @@ def test_saved_query_checked_before_it_is_written(small_project, chdir, args, st
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"bogus": 1}, "unknown query option"), ({"after": "yesterday"}, "bad date"),
+    ({"bogus": 1}, "unknown query option"), ({"after": "someday"}, "bad date"),
     ({"where": "a =="}, "bad --where"), ({"tag": 5}, "takes text"),
     ({"label": ["[z-a", 3]}, "needs a string"), ({"min_duration": "2 fortnights"}, "bad duration"),
     ("tag=x", "dict of options"),

@@ -172,7 +172,7 @@ def test_saved_queries(demo_project_rw, monkeypatch):
 
 @pytest.mark.parametrize("args, code, message", [
     (["--after", "2020133"], 2, "Error: Invalid value for '--after': bad date 2020133"),
-    (["--on", "yesterday"], 2, "Error: Invalid value for '--on': bad date 'yesterday'"),
+    (["--on", "someday"], 2, "Error: Invalid value for '--on': bad date 'someday'"),
     (["--status", "done"], 2, "Error: Invalid value for '--status': 'done' is not one of"),
     (["--min-duration", "2 hourz"], 2, "Error: Invalid value for '--min-duration': bad duration"),
     (["--where", "optimizer.lr >"], 1, "Error: bad --where expression at position"),

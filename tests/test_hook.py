@@ -10,7 +10,8 @@ SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 PROBE = textwrap.dedent("""
     import atexit, sys
     def report():
-        heavy = sorted({m.split('.')[0] for m in sys.modules} & {'django', 'pandas', 'numpy'})
+        heavy = sorted({m.split('.')[0] for m in sys.modules}
+                       & {'django', 'pandas', 'numpy', 'tqdm', 'dateutil', 'dateparser'})
         print('IMPORTED:' + ','.join(heavy), file=sys.stderr)
     atexit.register(report)
     sys.argv = ['smt'] + sys.argv[1:]
@@ -31,6 +32,7 @@ def test_pth_file_is_installed():
 
 
 def test_query_help_imports_neither_django_nor_pandas(tmp_path):
+    # nor tqdm (progress bars import it when one shows) nor a date parser
     result = run_smt("query", "--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Usage: smt query" in result.stdout and "--where EXPR" in result.stdout

@@ -242,8 +242,7 @@ class RecordAdmin(admin.ModelAdmin):
 
     @admin.display(description="duration", ordering="duration")
     def duration_display(self, obj):
-        seconds = obj.duration
-        return format_duration(seconds, with_seconds=seconds is not None and seconds < 60)
+        return format_duration(obj.duration)
 
     @admin.display(description="version", ordering="version")
     def version_display(self, obj):

@@ -27,7 +27,8 @@ class ValueType(click.ParamType):
 
 
 class DateType(ValueType):
-    """2020, 202009, 20200912, 2020-09-12, 2020-09-12T13:30 or 20200912-133000 (UTC)."""
+    """2020, 202009, 20200912, 2020-09-12, 2020-09-12T13:30, 20200912-133000
+    (UTC), or relative: today, yesterday, 7d, '3 days ago', 'last monday'."""
 
     def __init__(self):
         super().__init__("DATE", check_date)

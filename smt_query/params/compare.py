@@ -165,8 +165,9 @@ class ParameterComparison:
         ``user``, ``duration``).  They take precedence over a parameter of
         the same name.  Ignored with `params`.
     progress : bool, optional
-        Show a tqdm bar on stderr.  Default: when stderr is a terminal and
-        there are more than 1000 records.
+        Show a tqdm bar on stderr.  Default: by the rule of
+        ``smt_query.progress`` (a terminal or a notebook, 1,000 records
+        or more).
     fold : bool
         Apply `fold_task_inputs` to each parameter set first.
     ignore : iterable of str
@@ -186,12 +187,8 @@ class ParameterComparison:
         if isinstance(ignore, str):
             ignore = (ignore,)
         items = records if records is not None else params
-        total = len(items) if hasattr(items, "__len__") else None
-        if progress is None:
-            progress = total is not None and total > 1000 and sys.stderr.isatty()
-        if progress:
-            from tqdm import tqdm
-            items = tqdm(items, total=total, file=sys.stderr, desc="Comparing")
+        from ..progress import bar
+        items = bar(items, desc="Comparing", unit="rec", progress=progress)
 
         record_labels, self._params, values, kept, seen = [], [], {}, [], 0
         for j, item in enumerate(items):

@@ -422,8 +422,8 @@ def _check_field(node):
         spans = []
         for v in items:
             if isinstance(v, bool) or not isinstance(v, (int, str)):
-                raise QueryError(f"{field} compares with dates such as 20200912 or "
-                                 f"'2020-09-12T13:30', not {format_value(v)}")
+                raise QueryError(f"{field} compares with dates such as 20200912, "
+                                 f"'2020-09-12T13:30' or 'yesterday', not {format_value(v)}")
             start, end = date_span(v)   # an instant is a span of 1 µs
             spans.append((start, end if end is None or end > start else _next_instant(start)))
         node.spans = spans

@@ -200,7 +200,13 @@ class _Parser:
         op = self.parse_operator(key)
         self.skip()
         value_pos = self.pos
-        value = self.parse_value(f"expected a value after '{op}'")
+        try:
+            value = self.parse_value(f"expected a value after '{op}'")
+        except WhereSyntaxError:
+            if getattr(key, "kind", None) == "date" and self.text[value_pos:value_pos + 1].isalnum():
+                word = re.match(r"(.+?)\s*(?:\)|\band\b|\bor\b|$)", self.text[value_pos:])
+                self.error(f"a date goes in quotes: {key} {op} '{word.group(1)}'", value_pos)
+            raise
         return self.build(key, op, value, start, value_pos)
 
     def parse_operator(self, key):
