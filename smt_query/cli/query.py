@@ -18,6 +18,7 @@ Examples:
   smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
+  smt query --tag fit --plot timestamp:optimizer.lr --color status --out lr.png
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
 """
 
@@ -41,6 +42,11 @@ Examples:
               help="One row per label timestamp, with the count and mean duration.")
 @click.option("--group-by", metavar="KEY",
               help="Count records per value of a field or parameter (with duration stats).")
+@click.option("--plot", metavar="X:Y", help="Plot Y against X (fields or parameter keys; a "
+              "line when X is timestamp): in the terminal, or to --out.")
+@click.option("--color", metavar="KEY", help="With --plot: colour the points by KEY.")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="With --plot: write FILE.png, .svg (matplotlib) or .html.")
 @click.option("--add-tag", metavar="TAG", help="Add TAG to every matching record (atomic).")
 @click.option("--remove-tag", metavar="TAG", help="Remove TAG from every matching record.")
 @click.option("--dry-run", is_flag=True, help="With --add-tag/--remove-tag: only show what "
@@ -48,7 +54,7 @@ Examples:
 @click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
 @click.option("--saved", is_flag=True, help="List the saved queries and exit.")
 def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          add_tag, remove_tag, dry_run, save, saved, **filters):
+          plot, color, out, add_tag, remove_tag, dry_run, save, saved, **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -87,6 +93,9 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         if count:
             click.echo(len(view))
             return
+        if plot or color or out:
+            _plot(view, plot, color, out)
+            return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
@@ -94,6 +103,32 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         write(found, columns, fmt, csv_raw=csv_raw)
         if not found and fmt == "table":
             note("No records match.")
+
+
+def _plot(view, plot, color, out):
+    import sys
+    if not plot:
+        raise click.UsageError("--color and --out go with --plot X:Y")
+    x, _, y = plot.partition(":")
+    if not (x.strip() and y.strip()):
+        raise click.UsageError(f"--plot takes X:Y (two keys), not {plot!r}")
+    if not out and not sys.stdout.isatty():
+        raise QueryError("--plot draws in a terminal; in a pipe give --out FILE.png, .svg or .html")
+    from .. import plot as lib
+    data = lib.plot_data(view, x.strip(), y.strip(), color)
+    if not data.selected:
+        note("No records match.")
+        return
+    if out:
+        lib.write_file(data, out)
+        note(f"Plotted {len(data)} records to {out}.")
+    else:
+        import shutil
+        size = shutil.get_terminal_size()
+        click.echo(lib.text_plot(data, size.columns, max(8, min(30, size.lines - 8))))
+    if data.skipped:
+        note(f"{data.skipped} of {data.selected} records have no value for {x!r} or {y!r}: "
+             "left out.")
 
 
 def _retag(view, tag, add, dry_run):
