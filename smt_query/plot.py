@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from .errors import QueryError
 from .fields import FIELDS
+from .params.compare import plain_text as mpl_text
 from .rows import read_rows
 from .svg import PALETTE, scale_colour, tick_text
 
@@ -134,12 +135,6 @@ def _pyplot():
     except ImportError:
         raise QueryError("plots to files need matplotlib: pip install 'smt-query[plot]'") from None
     return matplotlib
-
-
-def mpl_text(value, limit=40):
-    """Stored text as matplotlib draws it literally (no mathtext), cut to ``limit``."""
-    value = str(value).replace("$", r"\$").replace("\n", " ")
-    return value if len(value) <= limit else value[:limit - 1] + "…"
 
 
 def draw(ax, data):
