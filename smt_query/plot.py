@@ -115,16 +115,20 @@ def plot_data(view, x, y, color=None):
     for key in (x, y, color):
         if key is not None and not (isinstance(key, str) and key.strip()):
             raise QueryError(f"cannot plot {key!r}: give a field or parameter key")
-    keys = list(dict.fromkeys(k for k in (x, y, color) if k))
-    fields = [k for k in keys if k in FIELDS]
-    params = [k for k in keys if k not in FIELDS]
-    data = PlotData(x, y, color, read_rows(view, fields, params))
+    data = PlotData(x, y, color, read_points(view, [x, y, color]))
     if data.selected and not data.xs:
         missing = [k for k in (x, y) if k not in FIELDS]
         raise QueryError(f"none of the {data.selected} records has both {x!r} and {y!r}"
                          + (f" ({', '.join(map(repr, missing))}: not a field, nor a "
                             f"parameter key of these records)" if missing else ""))
     return data
+
+
+def read_points(view, keys):
+    """Rows of ``view`` with a column per key of ``keys`` (None ignored): a
+    record field, else a parameter key (:func:`smt_query.rows.read_rows`)."""
+    keys = list(dict.fromkeys(k for k in keys if k))
+    return read_rows(view, [k for k in keys if k in FIELDS], [k for k in keys if k not in FIELDS])
 
 
 # -- matplotlib ----------------------------------------------------------------------
