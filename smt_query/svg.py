@@ -97,7 +97,7 @@ def scatter(data, width=720, height=420, marks_title_limit=2000):
     """SVG text of a :class:`smt_query.plot.PlotData`: one ``<circle>`` per point
     (joined by a ``<polyline>`` when x is the timestamp), axes, and a legend."""
     legend_w = 170 if data.legend or data.scale else 0
-    f = _Frame(width - legend_w, height)
+    f = _Frame(width - legend_w, height, right=40)
     out = _open(width, height, f"{data.y} against {data.x}", "smt-chart")
     if not data.xs:
         out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no points</text>')
