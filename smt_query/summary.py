@@ -86,8 +86,8 @@ class RecordStoreViewSummary:
         return _truncate(frame, max_chars, max_lines)
 
     def plot(self, x, y, color=None, ax=None):
-        """Scatter of ``y`` against ``x`` (a line when ``x`` is ``timestamp``),
-        coloured by ``color``: record fields or parameter keys, as
+        """Scatter of ``y`` against ``x`` over every record of the view (a line
+        when ``x`` is ``timestamp``), coloured by ``color``: record fields or parameter keys, as
         ``smt query --plot``. Draws on ``ax`` (default: a new pyplot figure) and
         returns the matplotlib axes. Records lacking ``x`` or ``y`` are left out."""
         from .plot import _pyplot, draw, plot_data

@@ -132,6 +132,8 @@ def test_plot_in_a_terminal_and_in_a_pipe(demo_project, oracle):
      "Error: cannot write a plot to 'x.pdf': give a file ending in .png, .svg, .html\n"),
     (["--plot", "timestamp", "--out", "x.png"],
      "Error: --plot takes X:Y (two keys), not 'timestamp' (see 'smt query --help')\n"),
+    (["--plot", "timestamp:optimizer.lr", "--add-tag", "x"],
+     "Error: --plot goes without --add-tag, --remove-tag and --count (see 'smt query --help')\n"),
     (["--color", "status"], "Error: --color and --out go with --plot X:Y (see 'smt query --help')\n"),
 ])
 def test_plot_errors_are_one_line(demo_project, tmp_path, args, message):

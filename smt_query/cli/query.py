@@ -73,6 +73,8 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
                     shown = f"(not valid: {str(err).split(': ', 1)[-1]})"
                 click.echo(f"{clean_line(name)}\t{clean_line(shown)}")
             return
+        if plot and (add_tag or remove_tag or count):
+            raise click.UsageError("--plot goes without --add-tag, --remove-tag and --count")
         if add_tag and remove_tag:
             raise click.UsageError("use either --add-tag or --remove-tag, not both")
         if dry_run and not (add_tag or remove_tag):
