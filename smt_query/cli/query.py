@@ -18,7 +18,6 @@ Examples:
   smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
-  smt query --tag fit --plot timestamp:optimizer.lr --color status --out lr.png
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
 """
 
