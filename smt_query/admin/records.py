@@ -46,7 +46,7 @@ EXPORT_CHUNK = 2000
 #: Most characters of stored text shown for parameters that cannot be read.
 MAX_SHOWN_TEXT = 20000
 #: Most records the list's chart shows (the first ones in the list's order).
-MAX_CHART = 20000
+MAX_CHART = 10000
 #: Fields the comparison page can add to the parameters.
 COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration")
 
