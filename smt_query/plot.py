@@ -285,8 +285,11 @@ def _present(v):
     """Whether ``v`` is a value to plot (not missing, not NaN or infinite)."""
     if v is None or (isinstance(v, (str, list, tuple)) and not v):
         return False
-    if isinstance(v, float) or _numpy_number(v):
-        return math.isfinite(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) or _numpy_number(v):
+        try:
+            return math.isfinite(v)
+        except OverflowError:   # an integer too large for a float
+            return False
     return True
 
 

@@ -220,8 +220,18 @@ def test_svg_escapes_stored_text():
     from smt_query.plot import PlotData
     from smt_query.svg import scatter
     hostile = '<script>alert(1)</script>"&\x00\x1b'
-    rows = [{"label": hostile, "k<": 1.0, hostile: "a\x07<b>"}, {"label": "b", "k<": 2.0, hostile: "c"}]
+    rows = [{"label": hostile, "k<": 1.0, hostile: "a\x07<b>"}, {"label": "b", "k<": 2.0, hostile: "c"},
+            {"label": "huge", "k<": 10 ** 400, hostile: "d"}]
     text = scatter(PlotData("k<", hostile, None, rows))
     root, marks = svg_marks(text)    # well-formed XML despite control characters
-    assert len(marks) == 2 and "<script" not in text
+    assert len(marks) == 2 and "<script" not in text     # 10**400 is no float: left out
     assert marks[0].find(f"{SVG}title").text == '<script>alert(1)</script>"&'
+
+
+def test_parallel_data_keeps_finite_numbers_only():
+    from smt_query.params import ParameterComparison
+    sets = [{"a": 10 ** 400, "b": 1, "c": float("nan"), "d": True, "e": "x", "f": 2.5},
+            {"a": 1, "b": 3, "c": 1.0, "d": False, "e": "y"}]
+    data = ParameterComparison(params=sets, labels=["one", "two"]).parallel_data()
+    assert data == {"keys": ["b", "f"], "ranges": [(1.0, 3.0), (2.5, 2.5)],
+                    "labels": ["one", "two"], "lines": [[0.0, 0.5], [1.0, None]]}

@@ -358,6 +358,10 @@ class ParameterComparison:
 
 
 def _finite(v):
+    try:
+        v = float(v)
+    except OverflowError:   # an integer too large for a float
+        return False
     return v == v and v not in (float("inf"), float("-inf"))
 
 
