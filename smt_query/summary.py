@@ -108,6 +108,18 @@ class RecordStoreViewSummary:
             frame = frame.iloc[self._rows]
         return frame
 
+    def plot(self, x, y, color=None, ax=None):
+        """Scatter of ``y`` against ``x`` over every record of the view (a line
+        when ``x`` is ``timestamp``), coloured by ``color``: record fields or parameter keys, as
+        ``smt query --plot``. Draws on ``ax`` (default: a new pyplot figure) and
+        returns the matplotlib axes. Records lacking ``x`` or ``y`` are left out."""
+        from .plot import _pyplot, draw, plot_data
+        _pyplot()
+        if ax is None:
+            import matplotlib.pyplot as plt
+            ax = plt.figure(figsize=(8, 5), layout="constrained").add_subplot()
+        return draw(ax, plot_data(self.view, x, y, color))
+
     def _merge(self, frame):
         pattern = re.compile(self.merge_pattern)
         keys = [merge_key(label, pattern) for label in frame.index]

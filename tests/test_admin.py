@@ -141,6 +141,7 @@ def test_every_page_requires_login(demo, admin_user):
             "django_store_record_change": f"{LIST}{some_id}/change/",
             "django_store_record_history": f"{LIST}{some_id}/history/",
             "django_store_record_compare": f"{LIST}compare/?ids={some_id}",
+            "django_store_record_chart": f"{LIST}chart/?y=optimizer.lr",
             "django_store_record_add": f"{LIST}add/",
             "django_store_record_delete": f"{LIST}{some_id}/delete/",
             "jsi18n": "/jsi18n/", "password_change": "/password_change/",

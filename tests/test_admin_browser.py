@@ -206,4 +206,24 @@ def test_login_filter_open_compare(server, browser, shots, project):
     folded[0].click()                   # one level deeper
     arrive("depth=2")
     shot("7-compare-depth2.png")
+
+    # 6. the charts: parallel coordinates above the comparison, the list's selection against time
+    from smt_query.compare import compare_view
+    from smt_query.params import get_task_param
+    if compare_view(view.filter.labels(*fig[:3])).comparison.parallel_data()["keys"]:
+        chart = browser.find_element(By.CSS_SELECTOR, "#smt-compare-chart svg")
+        assert chart.is_displayed() and chart.size["width"] > 300
+        assert len(chart.find_elements(By.CSS_SELECTOR, "g.smt-marks path")) == 3
+    browser.get(server + "/django_store/record/?tag=fig")
+    box = browser.find_element(By.ID, "smt-chart-y")
+    box.send_keys("optimizer.lr")
+    box.submit()
+    arrive("/chart/")
+    assert "tag=fig" in browser.current_url
+    chart = browser.find_element(By.CSS_SELECTOR, "#smt-list-chart svg")
+    assert chart.is_displayed() and chart.size["height"] > 300
+    with_lr = [lbl for lbl in fig if get_task_param(view.get(lbl), "optimizer.lr", None) is not None]
+    marks = chart.find_elements(By.CSS_SELECTOR, "g.smt-marks circle")
+    assert len(marks) == len(with_lr) > 0 and all(m.is_displayed() for m in marks)
+    shot("8-list-chart.png")
     print(f"\nscreenshots in {shots}")

@@ -45,6 +45,8 @@ MAX_COMPARE = 1000
 EXPORT_CHUNK = 2000
 #: Most characters of stored text shown for parameters that cannot be read.
 MAX_SHOWN_TEXT = 20000
+#: Most records the list's chart shows (the first ones in the list's order).
+MAX_CHART = 10000
 #: Fields the comparison page can add to the parameters.
 COMPARE_FIELDS = ("reason", "outcome", "version", "main_file", "user", "duration")
 
@@ -502,7 +504,9 @@ class RecordAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [path("compare/", self.admin_site.admin_view(self.compare_view),
-                     name="%s_%s_compare" % info)] + super().get_urls()
+                     name="%s_%s_compare" % info),
+                path("chart/", self.admin_site.admin_view(self.chart_view),
+                     name="%s_%s_chart" % info)] + super().get_urls()
 
     def compare_view(self, request):
         """The ParameterComparison table of records given by ``?ids=``, with
@@ -562,8 +566,9 @@ class RecordAdmin(admin.ModelAdmin):
                                    args=[by_label[label]]),
                     "cells": [{"text": str(v), "folded": v is FOLDED or v == FOLDED}
                               for v in cells]})
+            chart = _parallel_chart(comparison)
         else:
-            deeper = ""
+            deeper, chart = "", ""
         context = {
             **self.admin_site.each_context(request),
             "title": f"Compare {len(labels)} records",
@@ -573,9 +578,66 @@ class RecordAdmin(admin.ModelAdmin):
             "depth": "all" if depth is None else depth,
             "depth_choices": [str(d) for d in range(1, max(max_depth, 1) + 1)] + ["all"],
             "fold": fold, "fields": fields, "field_choices": COMPARE_FIELDS,
-            "n_records": len(labels),
+            "n_records": len(labels), "chart": chart,
         }
         return TemplateResponse(request, "smt_query_admin/compare.html", context)
+
+    # -- chart of the list ---------------------------------------------------------------
+    def chart_view(self, request):
+        """The records of the list (its conditions in the query string) as a
+        server-drawn SVG chart of ``y`` against ``x`` (default: timestamp)."""
+        try:
+            with page_notes(request):
+                response = self._chart_page(request)
+            return _rendered(response)
+        except (QueryError, DatabaseError) as err:
+            self.message_user(request, _first_line(err), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse(f"{self.admin_site.name}:django_store_record_changelist"))
+
+    def _chart_page(self, request):
+        from django.utils.safestring import mark_safe
+        from ..plot import PlotData, read_points
+        from ..svg import scatter
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+            raise PermissionDenied
+        conditions = request.GET.copy()
+        x = (conditions.pop("x", None) or ["timestamp"])[-1].strip() or "timestamp"
+        y = (conditions.pop("y", None) or [""])[-1].strip()
+        for key in ("p", "all"):
+            conditions.pop(key, None)
+        request.GET = conditions   # the list's own conditions select the records
+        cl = self.get_changelist_instance(request)
+        labels = list(cl.queryset.values_list("label", flat=True)[:MAX_CHART])
+        chart, data = "", None
+        if y:
+            rows, view = [], self.source().view()
+            for start in range(0, len(labels), EXPORT_CHUNK):
+                rows += read_points(view.filter.labels(*labels[start:start + EXPORT_CHUNK]),
+                                    [x, y])
+            data = PlotData(x, y, None, rows)
+            chart = mark_safe(scatter(data))   # svg.scatter escapes every text it draws
+        changelist = reverse(f"{self.admin_site.name}:django_store_record_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Chart of {len(labels)} records" + (
+                " (the first ones)" if len(labels) == MAX_CHART else ""),
+            "opts": self.opts, "changelist_url": changelist,
+            "list_url": changelist + ("?" + conditions.urlencode() if conditions else ""),
+            "conditions": [(k, v) for k, values in conditions.lists() for v in values],
+            "x": x, "y": y, "chart": chart, "data": data,
+            "keys": ["timestamp", "duration"] + self.source().view().parameter_keys(),
+        }
+        return TemplateResponse(request, "smt_query_admin/chart.html", context)
+
+
+def _parallel_chart(comparison):
+    """Server-drawn SVG of the comparison's parallel coordinates ("" if no number differs)."""
+    from django.utils.safestring import mark_safe
+    from ..svg import parallel
+    data = comparison.parallel_data()
+    return mark_safe(parallel(data)) if data["keys"] else ""   # svg.parallel escapes its text
 
 
 def _datakeys(keys):

@@ -49,6 +49,11 @@ Examples:
 @click.option("--aggregate", multiple=True, metavar="KEY",
               help="With --group-by: mean/min/max of this numeric parameter or field "
                    "too (repeatable or comma-separated).")
+@click.option("--plot", metavar="X:Y", help="Plot Y against X (fields or parameter keys; a "
+              "line when X is timestamp): in the terminal, or to --out.")
+@click.option("--color", metavar="KEY", help="With --plot: colour the points by KEY.")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="With --plot: write FILE.png, .svg (matplotlib) or .html.")
 @click.option("--add-tag", metavar="TAG", help="Add TAG to every matching record (atomic).")
 @click.option("--remove-tag", metavar="TAG", help="Remove TAG from every matching record.")
 @click.option("--dry-run", is_flag=True, help="With --add-tag/--remove-tag: only show what "
@@ -60,7 +65,8 @@ Examples:
 @click.option("--delete-saved", metavar="NAME", shell_complete=complete_with("saved_names"),
               help="Delete the saved query NAME and exit.")
 def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          aggregate, add_tag, remove_tag, dry_run, save, force, saved, delete_saved, **filters):
+          aggregate, plot, color, out, add_tag, remove_tag, dry_run, save, force, saved, delete_saved,
+          **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -80,6 +86,8 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
             return
         if force and save is None:
             raise click.UsageError("--force goes with --save")
+        if plot and (add_tag or remove_tag or count):
+            raise click.UsageError("--plot goes without --add-tag, --remove-tag and --count")
         if add_tag and remove_tag:
             raise click.UsageError("use either --add-tag or --remove-tag, not both")
         if dry_run and not (add_tag or remove_tag):
@@ -95,6 +103,9 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
             return
         if count:
             click.echo(len(view))
+            return
+        if plot or color or out:
+            _plot(view, plot, color, out)
             return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
@@ -134,6 +145,31 @@ def _list_saved(fmt, csv_raw):
         write(found, ["name", "query"], fmt, csv_raw=csv_raw)
     else:
         note("No saved queries yet: save one with --save NAME.")
+
+
+def _plot(view, plot, color, out):
+    if not plot:
+        raise click.UsageError("--color and --out go with --plot X:Y")
+    x, _, y = plot.partition(":")
+    if not (x.strip() and y.strip()):
+        raise click.UsageError(f"--plot takes X:Y (two keys), not {plot!r}")
+    if not out and not sys.stdout.isatty():
+        raise click.ClickException("--plot draws in a terminal; in a pipe give --out FILE.png, .svg or .html")
+    from .. import plot as lib
+    data = lib.plot_data(view, x.strip(), y.strip(), color)
+    if not data.selected:
+        note("No records match.")
+        return
+    if out:
+        lib.write_file(data, out)
+        note(f"Plotted {len(data)} records to {out}.")
+    else:
+        import shutil
+        size = shutil.get_terminal_size()
+        click.echo(lib.text_plot(data, size.columns, max(8, min(30, size.lines - 8))))
+    if data.skipped:
+        note(f"{data.skipped} of {data.selected} records have no value for {x!r} or {y!r}: "
+             "left out.")
 
 
 def _retag(view, tag, add, dry_run):

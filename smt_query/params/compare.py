@@ -346,6 +346,68 @@ def _canonical(value):
     return (str(kind), value)
 
 
+    def parallel_data(self):
+        """Parallel coordinates of the differing numeric leaves: ``{"keys": [...],
+        "ranges": [(lo, hi)], "labels": [...], "lines": [[f or None per key]]}``,
+        each value ``f`` scaled to [0, 1] on its key's range (None: the record
+        lacks it). Booleans, text and non-finite numbers are left out."""
+        keys, ranges, columns = [], [], []
+        for path, by_record in self._diff.items():
+            values = list(by_record.values())
+            if not values or not all(_kind(v) in ("int", "float") and _finite(v) for v in values):
+                continue
+            lo, hi = float(min(values)), float(max(values))
+            keys.append(dotted_key(path))
+            ranges.append((lo, hi))
+            columns.append({i: (float(v) - lo) / (hi - lo) if hi > lo else 0.5
+                            for i, v in by_record.items()})
+        lines = [[col.get(i) for col in columns] for i in range(len(self.labels))]
+        return {"keys": keys, "ranges": ranges, "labels": [str(lbl) for lbl in self.labels],
+                "lines": lines}
+
+    def plot(self, ax=None):
+        """Parallel coordinates of the differing numeric parameters
+        (:meth:`parallel_data`), one line per record, on the matplotlib axes
+        ``ax`` (default: a new pyplot figure); returns the axes."""
+        data = self.parallel_data()
+        if not data["keys"]:
+            from ..errors import QueryError
+            raise QueryError("no numeric parameter differs between these records")
+        if ax is None:
+            import matplotlib.pyplot as plt
+            ax = plt.figure(figsize=(max(6, 1.6 * len(data["keys"])), 5),
+                            layout="constrained").add_subplot()
+        xs = range(len(data["keys"]))
+        for label, line in zip(data["labels"], data["lines"]):
+            ax.plot(xs, [float("nan") if v is None else v for v in line], marker="o",
+                    label=plain_text(label))
+        for x, (lo, hi) in zip(xs, data["ranges"]):
+            ax.axvline(x, color="#888888", linewidth=0.8)
+            ax.annotate(f"{hi:.4g}", (x, 1), xytext=(0, 4), textcoords="offset points",
+                        ha="center", va="bottom", fontsize="small")
+            ax.annotate(f"{lo:.4g}", (x, 0), xytext=(0, -4), textcoords="offset points",
+                        ha="center", va="top", fontsize="small")
+        ax.set_xticks(list(xs), [plain_text(k) for k in data["keys"]], rotation=20, ha="right")
+        ax.set_yticks([])
+        ax.set_ylim(-0.08, 1.08)
+        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+        return ax
+
+
+def _finite(v):
+    try:
+        v = float(v)
+    except OverflowError:   # an integer too large for a float
+        return False
+    return v == v and v not in (float("inf"), float("-inf"))
+
+
+def plain_text(text, limit=40):
+    """Stored text as matplotlib draws it literally (no mathtext)."""
+    text = str(text).replace("$", r"\$").replace("\n", " ")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _lookup_exact(node, parts):
     for part in parts:
         if not isinstance(node, dict) or part not in node:
