@@ -17,6 +17,7 @@ from .filters import spec_options
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
 from .project import saved_queries_path as _saved_path
+from .project import update_settings
 from .rows import (group_columns, group_rows, json_fields, merge_rows,  # noqa: F401
                    query_rows, sort_rows)
 
@@ -141,11 +142,8 @@ def save_query(name, spec, start=None):
     check_spec(spec)
     queries = saved_queries(start)
     queries[name] = clean_spec(spec)
-    path = _saved_path(start)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"queries": queries}, f, indent=2, sort_keys=True, ensure_ascii=False)
-    os.replace(tmp, path)
+    # the file holds the metrics too (smt_query.metrics): keep them
+    update_settings(lambda settings: settings.__setitem__("queries", queries), start)
 
 
 def load_query(name, start=None):

@@ -146,6 +146,10 @@ class RecordStoreView:
             if self._store is None:
                 self._cache["plan"] = None, list(self._filters)
             else:
+                names = _metric_names(self._filters)
+                if names:   # their stored values current before SQL reads them
+                    from .metrics import prepare_view
+                    prepare_view(self, names)
                 ctx = self._store.context()
                 qs, post = self._store.queryset(self._project_name), []
                 for fltr in self._filters:
@@ -190,9 +194,10 @@ class RecordStoreView:
             else:
                 records = []
                 ids = list(qs.values_list("db_id", flat=True))
-                for start in self._progress(range(0, len(ids), CHUNK), len(ids)):
-                    chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
-                    records.extend(r for r in chunk if all(f.test(r) for f in post))
+                with self._metric_scope(post):
+                    for start in self._progress(range(0, len(ids), CHUNK), len(ids)):
+                        chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
+                        records.extend(r for r in chunk if all(f.test(r) for f in post))
             self._cache["records"] = records
         return self._cache["records"]
 
@@ -213,9 +218,20 @@ class RecordStoreView:
         else:   # a Django store through our loader: Sumatra's runs what rows name
             records = (_query_store(self.record_store) or self.record_store).list(
                 self._project_name)
-        records = [r for r in records if all(f.test(r) for f in self._filters)]
+        with self._metric_scope(self._filters):
+            records = [r for r in records if all(f.test(r) for f in self._filters)]
         records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
         return records
+
+    def _metric_scope(self, filters):
+        """A context in which the ``metric.NAME`` of ``filters`` are computed
+        from each record (Python's reference semantics)."""
+        import contextlib
+        if not _metric_names(filters):
+            return contextlib.nullcontext()
+        from .metrics import python_source
+        from .where.metrics import metric_source
+        return metric_source(python_source(self))
 
     # -- results -----------------------------------------------------------
     @property
@@ -433,6 +449,17 @@ class RecordStoreView:
     def __repr__(self):
         where = f"project {self._project_name!r}" if self._project_name else "records"
         return f"<RecordStoreView of {where}{self._describe()}>"
+
+
+def _metric_names(filters):
+    """The metric names read by the ``where`` expressions of ``filters``."""
+    from .where.metrics import metric_names
+    names = set()
+    for fltr in filters:
+        expr = getattr(fltr, "expr", None)
+        if expr is not None:
+            names |= metric_names(expr)
+    return names
 
 
 def _utc(ts):

@@ -2,7 +2,8 @@
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
+from .options import (complete_with, csv_raw_option, filter_options, format_option,
+                      metric_option, pop_spec)
 from .. import rows
 from ..errors import QueryError
 from .output import clean_line, note, write
@@ -18,6 +19,7 @@ Examples:
   smt query --status crashed --after 2020-11-01 --add-tag to-rerun --dry-run
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
+  smt query --where "metric.logL < -5e4" --metric logL --sort -metric.logL
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
 """
 
@@ -33,6 +35,7 @@ Examples:
                    "user, script_arguments, repeats, diff, stdout_stderr.")
 @click.option("--param", "params", multiple=True, metavar="KEY",
               shell_complete=complete_with("keys"), help="Add a parameter column (dotted key; repeatable).")
+@metric_option
 @click.option("--with-parameters", is_flag=True,
               help="Include each record's whole parameter set (json format).")
 @click.option("--sort", metavar="FIELD", help="Sort by a shown column; '-FIELD' for descending.")
@@ -47,8 +50,8 @@ Examples:
                                               "would change.")
 @click.option("--save", metavar="NAME", help="Save these filters as query NAME in the project.")
 @click.option("--saved", is_flag=True, help="List the saved queries and exit.")
-def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          add_tag, remove_tag, dry_run, save, saved, **filters):
+def query(labels, fmt, csv_raw, count, fields, params, metrics, with_parameters, sort, limit, merged,
+          group_by, add_tag, remove_tag, dry_run, save, saved, **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -90,7 +93,8 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
-                                          group_by=group_by, sort=sort, limit=limit)
+                                          group_by=group_by, sort=sort, limit=limit,
+                                          metrics=metrics)
         write(found, columns, fmt, csv_raw=csv_raw)
         if not found and fmt == "table":
             note("No records match.")
