@@ -217,15 +217,27 @@ def metric_table_sql(vendor):
     return [f"CREATE TABLE IF NOT EXISTS {TABLE} (record_id INTEGER NOT NULL, "
             f"name VARCHAR(100) NOT NULL, state SMALLINT NOT NULL, value {real}, "
             f"defn VARCHAR(32) NOT NULL, source TEXT, PRIMARY KEY (name, record_id))",
-            f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)"]
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)",
+            # per project and metric: the records' (count, max id) at the last refresh
+            f"CREATE TABLE IF NOT EXISTS {TABLE}_state (project VARCHAR(100) NOT NULL, "
+            f"name VARCHAR(100) NOT NULL, defn VARCHAR(32) NOT NULL, n INTEGER NOT NULL, "
+            f"max_id INTEGER, PRIMARY KEY (project, name))"]
+
+
+_READY = set()
 
 
 def ensure_metric_table(connection):
-    """Create the metric table on ``connection`` (a Django connection) if missing."""
+    """Create the metric tables on ``connection`` (a Django connection) if missing."""
     from .where.metrics import TABLE
+    key = (connection.alias, connection.settings_dict.get("NAME"))
+    if key in _READY:
+        return False
     with connection.cursor() as cur:
-        if TABLE in connection.introspection.table_names(cur):
+        if {TABLE, TABLE + "_state"} <= set(connection.introspection.table_names(cur)):
+            _READY.add(key)
             return False
         for sql in metric_table_sql(connection.vendor):
             cur.execute(sql)
+    _READY.add(key)
     return True

@@ -144,16 +144,21 @@ def test_refresh_is_incremental(demo_project_rw):
     # a changed definition: every record again
     add_metric("logL", from_outcome=r"log L plateaued at (\S+)", start=path)
     assert refresh_metrics(path) == {"logL": demo_project_rw.n_records}
-    # a query refreshes by itself: the new value is found without a refresh
+    # a query refreshes by itself when records come or go (one indexed query
+    # tells); an outcome edited in place waits for that or `metric refresh`
     smt(path, "comment", "--replace", label, "log L plateaued at 18")
+    assert RecordStoreView(project=path).filter.where("metric.logL == 17").labels() == [label]
+    other = RecordStoreView(project=path).filter.where("metric.logL missing").labels()[-1]
+    smt(path, "delete", other)
     assert RecordStoreView(project=path).filter.where("metric.logL == 18").labels() == [label]
-    assert refresh_metrics(path, everything=True) == {"logL": demo_project_rw.n_records}
+    assert refresh_metrics(path) == {"logL": 0}
+    assert refresh_metrics(path, everything=True) == {"logL": demo_project_rw.n_records - 1}
     # values of a removed metric leave the table
     remove_metric("logL", start=path)
     refresh_metrics(path)
     assert run_sql(demo_project_rw, "SELECT COUNT(*) FROM smtq_metric")[0][0] == 0
     assert run_sql(demo_project_rw, "SELECT COUNT(*) FROM django_store_record")[0][0] \
-        == demo_project_rw.n_records
+        == demo_project_rw.n_records - 1
 
 
 MAIN_OUTPUTS = '''"""Write one result in each format under Data/ (names unique per run)."""

@@ -59,7 +59,7 @@ def prepare_view(view, names, progress=None):
     store = view._store
     if store is not None and store.vendor in ("sqlite", "postgresql"):
         from .table import refresh
-        refresh(store, view._project_name, metrics,
+        refresh(store, view._project_name, metrics, auto=True,
                 progress=view.progress if progress is None else progress)
 
 

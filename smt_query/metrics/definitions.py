@@ -6,6 +6,7 @@ written by :func:`smt_query.project.read_settings` /
 ``{"metrics": {"logL": {"from_outcome": "log L = (\\\\S+)"},
 "loss": {"from_output": "*.json:train.loss"}}}``
 """
+import functools
 import hashlib
 import json
 import re
@@ -61,7 +62,7 @@ class Metric:
         return (f"from outcome /{self.regex.pattern}/" if self.regex is not None
                 else f"from output {self.glob} key {self.key}")
 
-    @property
+    @functools.cached_property
     def digest(self):
         """What identifies the definition (values computed by another are stale)."""
         text = json.dumps(self.spec(), sort_keys=True)

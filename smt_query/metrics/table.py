@@ -38,34 +38,73 @@ def _record_table(store):
 
 
 def stale(store, project_name, metric, everything=False):
-    """``[(db_id, label, outcome)]`` of the records of ``project_name`` whose
-    value of ``metric`` is missing or out of date (all with ``everything``)."""
+    """``[(db_id, label, outcome, stored)]`` of the records of ``project_name``
+    whose value of ``metric`` is missing or out of date (all with
+    ``everything``); ``stored``: whether a row of the table holds it."""
     conn = _connection(store)
     table, pk = _record_table(store)
     cond = "1 = 1" if everything else "m.record_id IS NULL OR m.defn <> %s"
     params = [metric.name, project_name] + ([] if everything else [metric.digest])
     if metric.kind == "outcome" and not everything:
         cond += f" OR m.source IS NULL OR m.source <> substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
-    sql = (f"SELECT r.{pk}, r.label, r.outcome FROM {table} r LEFT JOIN {TABLE} m "
+    sql = (f"SELECT r.{pk}, r.label, r.outcome, m.record_id FROM {table} r LEFT JOIN {TABLE} m "
            f"ON m.record_id = r.{pk} AND m.name = %s WHERE r.project_id = %s AND ({cond})")
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
 
-def refresh(store, project_name, metrics, everything=False, progress=None):
+def refresh(store, project_name, metrics, everything=False, progress=None, auto=False):
     """Compute the missing or stale values of each of ``metrics`` (Metric
     objects) for the records of ``project_name``; returns ``{name: number of
     records computed}``. ``progress``: a tqdm bar on stderr (None: on a
-    terminal, for more than :data:`PROGRESS_FROM` records)."""
+    terminal, for more than :data:`PROGRESS_FROM` records).
+
+    With ``auto`` (before a query), nothing is read when the project's
+    records have the same count and largest id as at the last refresh with
+    the same definition (one indexed query): new and deleted records and a
+    changed definition are caught at once; an outcome edited in place
+    (``smt comment``) at the next refresh that looks at every record."""
     from django.db import IntegrityError
     done = {}
     for metric in metrics:
+        mark = _fingerprint(store, project_name)
+        if auto and not everything and _last(store, project_name, metric) == mark:
+            done[metric.name] = 0
+            continue
         try:
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
         except IntegrityError:    # another process wrote the same rows meanwhile
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
+        _remember(store, project_name, metric, mark)
     return done
+
+
+def _fingerprint(store, project_name):
+    conn = _connection(store)
+    table, pk = _record_table(store)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), MAX({pk}) FROM {table} WHERE project_id = %s",
+                    [project_name])
+        n, max_id = cur.fetchone()
+    return int(n), max_id
+
+
+def _last(store, project_name, metric):
+    with _connection(store).cursor() as cur:
+        cur.execute(f"SELECT n, max_id FROM {TABLE}_state WHERE project = %s AND name = %s "
+                    "AND defn = %s", [project_name, metric.name, metric.digest])
+        row = cur.fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def _remember(store, project_name, metric, mark):
+    from django.db import transaction
+    with transaction.atomic(using=store.db_alias), _connection(store).cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
+                    [project_name, metric.name])
+        cur.execute(f"INSERT INTO {TABLE}_state (project, name, defn, n, max_id) "
+                    "VALUES (%s, %s, %s, %s, %s)", [project_name, metric.name, metric.digest, *mark])
 
 
 def _refresh_one(store, project_name, metric, everything, progress):
@@ -76,8 +115,9 @@ def _refresh_one(store, project_name, metric, everything, progress):
     bar = _bar(len(rows), metric.name, progress)
     warned = set()
     out = []
+    stored = [r[0] for r in rows if r[3] is not None]
     if metric.kind == "outcome":
-        for db_id, _label, outcome in rows:
+        for db_id, _label, outcome, _ in rows:
             value = value_of(metric, _Outcome(outcome or ""))
             out.append((db_id, *_state(value), (outcome or "")[:MAX_OUTCOME]))
             if bar is not None and len(out) % 1000 == 0:
@@ -93,20 +133,27 @@ def _refresh_one(store, project_name, metric, everything, progress):
     if bar is not None:
         bar.close()
     conn = _connection(store)
-    with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
-        ids = [r[0] for r in out]
-        for start in range(0, len(ids), _CHUNK):
-            part = ids[start:start + _CHUNK]
+    with transaction.atomic(using=store.db_alias), _plain_cursor(conn) as cur:
+        for start in range(0, len(stored), _CHUNK):
+            part = stored[start:start + _CHUNK]
             cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
                         f"({', '.join(['%s'] * len(part))})", [metric.name, *part])
         for start in range(0, len(out), _ROWS_PER_INSERT):
             part = out[start:start + _ROWS_PER_INSERT]
             values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
+            name, digest = metric.name, metric.digest
             params = [p for db_id, state, value, source in part
-                      for p in (db_id, metric.name, state, value, metric.digest, source)]
+                      for p in (db_id, name, state, value, digest, source)]
             cur.execute(f"INSERT INTO {TABLE} (record_id, name, state, value, defn, source) "
                         f"VALUES {values}", params)
     return len(out)
+
+
+def _plain_cursor(conn):
+    """A cursor of ``conn`` that does not log each statement (Sumatra's
+    settings run Django with ``DEBUG`` on, which keeps every query's text)."""
+    conn.ensure_connection()
+    return conn.make_cursor(conn.create_cursor())
 
 
 class _Outcome:
@@ -145,6 +192,8 @@ def forget(store, project_name, names=()):
             cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
                         f"(SELECT {pk} FROM {table} WHERE project_id = %s)", [name, project_name])
             n += cur.rowcount
+            cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
+                        [project_name, name])
     return n
 
 
