@@ -17,6 +17,7 @@ from smt_query.metrics import (UnreadableOutput, add_metric, metric_definitions,
 from smt_query.query import load_query, save_query
 
 from hostile import run_sql
+from test_admin import admin_user, test_environment  # noqa: F401 (fixtures)
 
 LOGL = r"log L (?:plateaued at|is) (\S+)"
 PASSES = r"after (\d+) passes"
@@ -273,3 +274,20 @@ def test_hostile_output_paths(make_project, tmp_path):
     # on the command line: one line each on stderr, exit 0
     proc = smt_cli(path, "querystore", "metric", "refresh", "--all")
     assert proc.stderr.count("Warning: ") == 5 and "leak: computed for 5" in proc.stdout
+
+
+def test_admin_where_box_reads_metrics(demo_project_rw, admin_user):
+    """The admin's where box: metric.NAME in SQL, and in Python when the rest
+    of the condition has no SQL form (the same records as the library)."""
+    from test_admin import _quote, listed, showing  # noqa: F811
+    from django.test import Client
+    path = demo_project_rw.path
+    add_metric("logL", from_outcome=LOGL, start=path)
+    client = Client()
+    client.force_login(admin_user)
+    with showing(path):
+        for text in ("metric.logL < -5e4",
+                     "metric.logL < -5e4 and nsteps < 100000000000000000000"):
+            labels, _ = listed(client, "where=" + _quote(text))
+            assert labels == RecordStoreView(project=path).filter.where(text).labels(), text
+            assert labels

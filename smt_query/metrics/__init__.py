@@ -25,9 +25,15 @@ class RecordMetrics:
     (cached per record and metric), for the Python evaluation."""
 
     def __init__(self, definitions):
-        self.definitions = definitions
+        self._definitions = definitions     # a dict, or a function giving it (read once)
         self._cache = {}
         self._warned = set()
+
+    @property
+    def definitions(self):
+        if callable(self._definitions):
+            self._definitions = self._definitions()
+        return self._definitions
 
     def __call__(self, record, name):
         key = (record.label, name)
@@ -67,7 +73,7 @@ def python_source(view):
     """The :class:`RecordMetrics` of a view's project (None without a project)."""
     if _view_path(view) is None:
         return None
-    return RecordMetrics(view_definitions(view))
+    return RecordMetrics(lambda: view_definitions(view))
 
 
 def metric_values(view, names, labels=None):
