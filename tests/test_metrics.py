@@ -226,6 +226,13 @@ def test_metrics_from_outputs_of_real_runs(outputs_project):
         python = RecordStoreView(project=path, pushdown=False).filter.where(expr)
         assert sql.pushed_down and sql.labels() == python.labels(), expr
     assert RecordStoreView(project=path).filter.where("metric.acc == 4").labels() == [labels[2]]
+    # smt compare shows them as keys metric.NAME
+    out = smt_cli(path, "compare", labels[1], labels[2], "--metric", "acc",
+                  "--format", "json").stdout
+    assert "metric.acc" in out and "2.0" in out and "4.0" in out
+    from smt_query.compare import compare_view
+    rows, columns = compare_view(RecordStoreView(project=path), metrics=["acc"]).table()
+    assert "metric.acc" in columns
 
 
 def test_hostile_output_paths(make_project, tmp_path):
@@ -291,3 +298,4 @@ def test_admin_where_box_reads_metrics(demo_project_rw, admin_user):
             labels, _ = listed(client, "where=" + _quote(text))
             assert labels == RecordStoreView(project=path).filter.where(text).labels(), text
             assert labels
+
