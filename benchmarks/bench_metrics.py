@@ -78,7 +78,8 @@ def measure(path, repeat):
         cur.execute("SELECT db_id FROM django_store_record WHERE project_id = %s "
                     "ORDER BY db_id LIMIT 100", [name])
         ids = [r[0] for r in cur.fetchall()]
-        cols = [c.name for c in conn.introspection.get_table_description(cur, "django_store_record")
+        cols = [conn.ops.quote_name(c.name) for c in
+                conn.introspection.get_table_description(cur, "django_store_record")
                 if c.name not in ("db_id", "label")]
         for i, db_id in enumerate(ids):
             cur.execute(f"INSERT INTO django_store_record (label, {', '.join(cols)}) SELECT "
