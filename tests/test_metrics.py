@@ -99,6 +99,8 @@ def test_metric_columns_sort_group_json(demo_project_rw):
     view = RecordStoreView(project=path).filter.where("metric.logL < -8e4")
     got = read_rows(view, ["label"], ["metric.logL"])
     assert got and all(r["metric.logL"] < -8e4 for r in got)
+    frame = view.summary.dataframe(fields=["label"], parameters=["metric.logL"])
+    assert list(frame["metric.logL"]) == [r["metric.logL"] for r in got]
 
 
 def test_unknown_metric_and_bad_definitions(demo_project_rw):
