@@ -42,11 +42,11 @@ def best(fn, repeat):
 def measure(path, repeat):
     """Every case on the project at ``path`` (run in a fresh process)."""
     from django.db import connections
+
     from smt_query import RecordStoreView
-    from smt_query.metrics import Metric
+    from smt_query.metrics import Metric, add_metric
     from smt_query.metrics.extract import from_outcome
     from smt_query.metrics.table import refresh
-    from smt_query.metrics import add_metric
     add_metric("logL", from_outcome=REGEX, start=path)
     view = RecordStoreView(project=path)
     store, name = view._store, view._project_name

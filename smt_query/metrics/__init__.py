@@ -100,8 +100,8 @@ def refresh_metrics(path=None, names=None, everything=False, progress=None):
     of ``names`` (default: every metric), of new and changed records only
     unless ``everything``. Returns ``{name: records computed}``; values of
     deleted records and of undefined metrics are dropped."""
-    from ..storetools import project_store
     from ..project import project_dir, read_project_file
+    from ..storetools import project_store
     from .table import forget, refresh
     definitions = metric_definitions(path)
     metrics = require(definitions, sorted(names) if names else sorted(definitions))
@@ -112,8 +112,8 @@ def refresh_metrics(path=None, names=None, everything=False, progress=None):
 
 
 def _stored_names(store):
-    from .table import _connection
     from ..where.metrics import TABLE
+    from .table import _connection
     with _connection(store).cursor() as cur:
         cur.execute(f"SELECT DISTINCT name FROM {TABLE}")
         return [r[0] for r in cur.fetchall()]

@@ -130,7 +130,7 @@ def parse_output(path, data):
         try:
             with numpy.load(io.BytesIO(data), allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        except Exception as err:   # NumPy raises many kinds for a bad file
+        except Exception as err:  # noqa: BLE001 (NumPy raises many kinds for a bad file)
             raise ValueError(f"not a NumPy .npz file ({type(err).__name__})") from None
     text = data.decode("utf-8", errors="strict") if data else ""
     if name.endswith(".json"):

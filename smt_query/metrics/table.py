@@ -26,6 +26,7 @@ def _state(value):
 
 def _connection(store):
     from django.db import connections
+
     from ..storesetup import ensure_metric_table
     conn = connections[store.db_alias]
     ensure_metric_table(conn)
