@@ -133,8 +133,9 @@ class Comparison:
         return out
 
 
-def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
-    """Compare the records of ``view``; see :class:`Comparison`.
+def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), metrics=()):
+    """Compare the records of ``view``; see :class:`Comparison`. ``metrics``:
+    names of metrics compared too (as keys ``metric.NAME``).
 
     Raises :class:`QueryError` if fewer than two records match, or if a
     record whose parameters cannot be read is one of the labels ``named``
@@ -156,12 +157,18 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=()):
             sets.append(environment(record))
     else:
         fields = tuple(fields)
+        values = {}
+        if metrics:
+            from .metrics import metric_values
+            values = metric_values(view, metrics)
         for row in view.rows(fields, tags=False, parameters=True, errors=skipped):
             if row["label"] in skipped:
                 continue
             params = row.pop("parameters")
             params = fold_task_inputs(params) if fold else params
-            sets.append({**params, **{f: row[f] for f in fields}})
+            mine = values.get(row["label"], {})
+            sets.append({**params, **{f: row[f] for f in fields},
+                         **{f"metric.{m}": mine.get(m) for m in metrics}})
             labels.append(row["label"])
         for label in named:
             if label in skipped:

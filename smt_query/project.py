@@ -134,6 +134,35 @@ def saved_queries_path(start=None):
     return os.path.join(project_dir(start), ".smt", SAVED_FILE)
 
 
+def read_settings(start=None):
+    """The project's own configuration, ``.smt/smt_query.json`` (saved queries,
+    metrics), as a dict (``{}`` when there is none); anything but a JSON
+    object is a :class:`QueryError` naming the file."""
+    path = saved_queries_path(start)
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as err:
+        raise QueryError(f"cannot read {path}: {err}") from None
+    if not isinstance(data, dict):
+        raise QueryError(f"cannot read {path}: expected a JSON object")
+    return data
+
+
+def update_settings(change, start=None):
+    """Apply ``change(settings)`` to the project's configuration and write it
+    back atomically (nothing is written if ``change`` raises)."""
+    data = read_settings(start)
+    change(data)
+    path = saved_queries_path(start)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False)
+    os.replace(tmp, path)
+
+
 def load_project(start=None):
     """The Sumatra project at or above ``start`` (default: cwd), loaded by
     Sumatra once :func:`read_project_file` has checked its file; what Sumatra

@@ -17,6 +17,7 @@ from .filters import spec_options
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
 from .project import saved_queries_path as _saved_path
+from .project import update_settings
 from .rows import (group_columns, group_rows, json_fields, merge_rows,  # noqa: F401
                    query_rows, sort_rows)
 
@@ -152,11 +153,8 @@ def saved_queries(start=None):
 
 
 def _write_queries(queries, start):
-    path = _saved_path(start)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"queries": queries}, f, indent=2, sort_keys=True, ensure_ascii=False)
-    os.replace(tmp, path)
+    # the file holds the metrics too (smt_query.metrics): keep them
+    update_settings(lambda settings: settings.__setitem__("queries", queries), start)
 
 
 def save_query(name, spec, start=None, replace=False):

@@ -11,6 +11,7 @@ import re
 
 from .errors import QueryError, QueryHint, did_you_mean, shown
 from .fields import FIELDS, JSON_FIELDS, status_of
+from .where.metrics import metric_name
 
 #: The columns ``smt query`` shows by default.
 DEFAULT_FIELDS = ("label", "timestamp", "status", "tags", "duration", "reason", "outcome")
@@ -20,23 +21,35 @@ DEFAULT_MERGE_PATTERN = r"^\d{8}-\d{6}"
 GROUP_COLUMNS = ("count", "mean_duration", "min_duration", "max_duration")
 
 
-def read_rows(view, fields, params=(), with_parameters=False, errors=None):
+def read_rows(view, fields, params=(), with_parameters=False, errors=None, with_metrics=False):
     """Rows (dicts) of ``fields`` for the records of ``view``, newest first,
     with ``status`` computed from the tags and the ``params`` columns added
-    (:func:`add_parameter_columns`); the fields are not checked."""
+    (:func:`add_parameter_columns`; a key ``metric.NAME`` is the record's
+    metric, read from the store's table); the fields are not checked. With
+    ``with_metrics``, each row keeps ``"metrics"``: ``{name: value}``."""
     columns = ["label"] + [f for f in fields if f not in ("label", "tags", "status")]
+    names = [metric_name(k) for k in params if metric_name(k)]
+    param_keys = [k for k in params if not metric_name(k)]
     rows = view.rows(columns, tags=bool({"tags", "status"} & set(fields)),
-                     parameters=bool(params) or with_parameters,
+                     parameters=bool(param_keys) or with_parameters,
                      **({} if errors is None else {"errors": errors}))
     if "status" in fields:
         for row in rows:
             row["status"] = status_of(row["tags"])
+    if names:
+        from .metrics import metric_values
+        values = metric_values(view, names, [row["label"] for row in rows])
+        for row in rows:
+            row["metrics"] = values.get(row["label"], {})
     if params or with_parameters:
         add_parameter_columns(rows, params, with_parameters)
+    if names and not with_metrics:
+        for row in rows:
+            row.pop("metrics", None)
     return rows
 
 
-def query_rows(view, fields, params=(), with_parameters=False):
+def query_rows(view, fields, params=(), with_parameters=False, with_metrics=False):
     """Rows (dicts) of ``fields`` for the records of ``view``, newest first.
 
     ``params`` are parameter keys added as columns (dotted, task ``inputs``
@@ -47,7 +60,7 @@ def query_rows(view, fields, params=(), with_parameters=False):
     bad = [f for f in fields if f not in FIELDS]
     if bad:
         raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(FIELDS)}")
-    return read_rows(view, fields, params, with_parameters)
+    return read_rows(view, fields, params, with_parameters, with_metrics=with_metrics)
 
 
 def add_parameter_columns(rows, keys, with_parameters=False):
@@ -59,7 +72,11 @@ def add_parameter_columns(rows, keys, with_parameters=False):
     for row in rows:
         parameters = row.pop("parameters", None)
         for key in keys:
-            row[key] = get_task_param(parameters, key, None)
+            name = metric_name(key)
+            if name is not None and "metrics" in row:   # read by read_rows
+                row[key] = row["metrics"].get(name)
+            else:
+                row[key] = get_task_param(parameters, key, None)
         if with_parameters:
             row["parameters"] = parameters
     return rows
@@ -274,14 +291,15 @@ def group_view(view, keys, aggregates=(), fields=(), params=()):
 
 
 def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_parameters=False,
-                merged=False, group_by=None, aggregate=(), sort=None, limit=None):
+                merged=False, group_by=None, aggregate=(), sort=None, limit=None, metrics=()):
     """``(rows, columns)`` of ``view`` as ``smt query`` shows them in format
     ``fmt``: ``fields`` and ``params`` columns (JSON: the contract's fields
     first; ``with_parameters``: each record's parameter set, JSON only), then
     ``merged`` by label timestamp, or grouped by ``group_by`` (keys, see
     :func:`group_view`; ``fields`` and ``params`` are not shown) with the
     statistics of ``aggregate`` keys, sorted by ``sort`` (``-key``:
-    descending) and cut to ``limit`` rows."""
+    descending) and cut to ``limit`` rows. ``metrics`` (names) are columns
+    ``metric.NAME``; in JSON one object ``"metrics"``."""
     fields, params = list(fields), list(params)
     if group_by:
         if merged:
@@ -292,13 +310,22 @@ def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_par
     else:
         if aggregate:
             raise QueryError("--aggregate goes with --group-by")
+        as_object = bool(metrics) and fmt == "json" and not merged
+        params += [f"metric.{m}" for m in metrics if f"metric.{m}" not in params and not (
+            as_object and (sort or "").lstrip("-") != f"metric.{m}")]
         if fmt == "labels" and not merged:   # read nothing it won't print
             fields = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
         with_parameters = with_parameters and fmt == "json"
         if fmt == "json" and not merged:
             fields = json_fields(fields)
-        rows = query_rows(view, fields, params, with_parameters)
-        columns = fields + params + (["parameters"] if with_parameters else [])
+        rows = query_rows(view, fields, params + [f"metric.{m}" for m in metrics if as_object
+                                                  and f"metric.{m}" not in params],
+                          with_parameters, with_metrics=as_object)
+        if as_object:
+            for row in rows:
+                row["metrics"] = {m: row["metrics"].get(m) for m in metrics}
+        columns = fields + params + (["metrics"] if as_object else []) + (
+            ["parameters"] if with_parameters else [])
         if merged:
             rows, columns = merge_rows(rows, columns)
     if sort:

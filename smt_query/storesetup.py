@@ -201,3 +201,43 @@ def _uri_of(db):
     host = db.get("HOST") or "localhost"
     port = ":%s" % db["PORT"] if db.get("PORT") else ""
     return f"{scheme}://{auth + '@' if auth else ''}{host}{port}/{db['NAME']}"
+
+
+# -- smt-query's own table: metric values (smt_query.metrics) ------------------------
+
+def metric_table_sql(vendor):
+    """The statements creating the metric table and its index (idempotent).
+
+    One row per record and metric: ``state`` 0 (no value), 1 (``value``) or
+    2 (NaN); ``defn`` the digest of the definition that computed it,
+    ``source`` what it was computed from when that can change (the outcome).
+    Never one of Sumatra's tables; records are never touched."""
+    from .where.metrics import TABLE
+    real = "DOUBLE PRECISION" if vendor == "postgresql" else "REAL"
+    return [f"CREATE TABLE IF NOT EXISTS {TABLE} (record_id INTEGER NOT NULL, "
+            f"name VARCHAR(100) NOT NULL, state SMALLINT NOT NULL, value {real}, "
+            f"defn VARCHAR(32) NOT NULL, source TEXT, PRIMARY KEY (name, record_id))",
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)",
+            # per project and metric: the records' (count, max id) at the last refresh
+            f"CREATE TABLE IF NOT EXISTS {TABLE}_state (project VARCHAR(100) NOT NULL, "
+            f"name VARCHAR(100) NOT NULL, defn VARCHAR(32) NOT NULL, n INTEGER NOT NULL, "
+            f"max_id INTEGER, PRIMARY KEY (project, name))"]
+
+
+_READY = set()
+
+
+def ensure_metric_table(connection):
+    """Create the metric tables on ``connection`` (a Django connection) if missing."""
+    from .where.metrics import TABLE
+    key = (connection.alias, connection.settings_dict.get("NAME"))
+    if key in _READY:
+        return False
+    with connection.cursor() as cur:
+        if {TABLE, TABLE + "_state"} <= set(connection.introspection.table_names(cur)):
+            _READY.add(key)
+            return False
+        for sql in metric_table_sql(connection.vendor):
+            cur.execute(sql)
+    _READY.add(key)
+    return True

@@ -147,6 +147,10 @@ class RecordStoreView:
             if self._store is None:
                 self._cache["plan"] = None, list(self._filters)
             else:
+                names = _metric_names(self._filters)
+                if names:   # their stored values current before SQL reads them
+                    from .metrics import prepare_view
+                    prepare_view(self, names)
                 ctx = self._store.context()
                 qs, post = self._store.queryset(self._project_name), []
                 for fltr in self._filters:
@@ -192,8 +196,8 @@ class RecordStoreView:
                 from .progress import bar
                 records = []
                 ids = list(qs.values_list("db_id", flat=True))
-                with bar(total=len(ids), desc="Filtering", unit="rec",
-                         progress=self.progress) as shown:
+                with self._metric_scope(post), bar(total=len(ids), desc="Filtering", unit="rec",
+                                                   progress=self.progress) as shown:
                     for start in range(0, len(ids), CHUNK):
                         chunk = self._store.load(qs.filter(db_id__in=ids[start:start + CHUNK]))
                         records.extend(r for r in chunk if all(f.test(r) for f in post))
@@ -207,9 +211,21 @@ class RecordStoreView:
         else:   # a Django store through our loader: Sumatra's runs what rows name
             records = (_query_store(self.record_store) or self.record_store).list(
                 self._project_name)
-        records = [r for r in records if all(f.test(r) for f in self._filters)]
+        with self._metric_scope(self._filters):
+            records = [r for r in records if all(f.test(r) for f in self._filters)]
         records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
         return records
+
+    def _metric_scope(self, filters):
+        """A context in which the ``metric.NAME`` of ``filters`` are computed
+        from each record (Python's reference semantics)."""
+        import contextlib
+        if not (_metric_names(filters) or any(
+                isinstance(f, FILTERS["generic_filter"]) for f in filters)):
+            return contextlib.nullcontext()     # a function may test a where filter (admin)
+        from .metrics import python_source
+        from .where.metrics import metric_source
+        return metric_source(python_source(self))
 
     # -- results -----------------------------------------------------------
     @property
@@ -429,6 +445,17 @@ class RecordStoreView:
     def __repr__(self):
         where = f"project {self._project_name!r}" if self._project_name else "records"
         return f"<RecordStoreView of {where}{self._describe()}>"
+
+
+def _metric_names(filters):
+    """The metric names read by the ``where`` expressions of ``filters``."""
+    from .where.metrics import metric_names
+    names = set()
+    for fltr in filters:
+        expr = getattr(fltr, "expr", None)
+        if expr is not None:
+            names |= metric_names(expr)
+    return names
 
 
 def _utc(ts):

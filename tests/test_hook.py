@@ -113,7 +113,7 @@ def test_shell_completion(demo_project, tmp_path):
     assert complete("smt query --sta", tmp_path) == ["--status"]
     keys = complete("smt query --param optimizer.model.params.", demo_project.path)
     assert "optimizer.model.params.μtilde" in keys
-    assert complete("smt querystore ", tmp_path) == ["check", "disable", "enable", "indexes", "status"]
+    assert complete("smt querystore ", tmp_path) == ["check", "disable", "enable", "indexes", "metric", "status"]
 
 
 def test_regular_wheel_carries_the_start_up_file(tmp_path):

@@ -169,7 +169,15 @@ class RecordAdmin(admin.ModelAdmin):
 
     def narrow(self, request, queryset, fltr):
         """``queryset`` narrowed by the library filter ``fltr`` (the store decides
-        what runs in SQL: :meth:`~smt_query.recordstore.QueryDjangoRecordStore.narrow`)."""
+        what runs in SQL: :meth:`~smt_query.recordstore.QueryDjangoRecordStore.narrow`).
+        The metrics it reads (``metric.NAME``) are refreshed first."""
+        expr = getattr(fltr, "expr", None)
+        if expr is not None:
+            from ..where.metrics import metric_names
+            names = metric_names(expr)
+            if names:
+                from ..metrics import prepare_view
+                prepare_view(self.source().view(), names, progress=False)
         return self.source().store.narrow(
             queryset, fltr, lambda f: self.source().view().filter(f.test).labels(),
             ctx=self.context(request))

@@ -5,7 +5,8 @@ import sys
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
+from .options import (complete_with, csv_raw_option, filter_options, format_option,
+                      metric_option, pop_spec)
 from .output import clean_line, note, write
 from ..formats import compare_table_lines, table_width
 
@@ -15,6 +16,7 @@ Examples:
   smt compare 20201119-075320_7b84e7 20201119-042150_e177c4
   smt compare --on 20201110 --depth 2 --ignore 'recorders' --ignore '*digest'
   smt compare --tag figure1 --fields reason,outcome --format json
+  smt compare --tag figure1 --metric logL
   smt compare 20200912-132121_d712 20201119-112247_f334b8 --env
   smt compare --tag sweep3 --summary
 """
@@ -34,6 +36,7 @@ Examples:
               help="Leave out a dotted key or glob (repeatable), e.g. '*.digest'.")
 @click.option("--fields", metavar="F1,F2", default="",
               help="Record fields to compare too, e.g. reason,outcome,version.")
+@metric_option
 @click.option("--env", is_flag=True,
               help="Compare the environment instead: code version and diff, main file, "
                    "executable, dependencies, platform, launch mode; then each differing "
@@ -42,7 +45,7 @@ Examples:
 @click.option("--summary", is_flag=True,
               help="What varies: per differing key, its distinct values and how many "
                    "records have each.")
-def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, summary, **filters):
+def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, metrics, env, summary, **filters):
     """Show the parameters that differ between records.
 
     Compare the records named by LABEL, or every record matching the filter
@@ -64,7 +67,8 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, env, summary, **f
         if labels:
             view.get(list(labels))  # an unknown label is an error naming it
         result = compare_view(view, fields=[f.strip() for f in fields.split(",") if f.strip()],
-                              fold=fold, ignore=ignore, env=env, named=labels)
+                              fold=fold, ignore=ignore, env=env, named=labels,
+                              metrics=metrics)
         if fmt == "json":
             click.echo(json.dumps(result.as_json(summary=summary, env=env), indent=2,
                                   ensure_ascii=False, default=str))

@@ -104,3 +104,12 @@ def csv_raw_option(fn):
         help="With --format csv: write every cell as stored. By default a cell starting "
              "with = + - @ (or a tab or carriage return) gets a ' in front, so that a "
              "spreadsheet shows it instead of running it as a formula.")(fn)
+
+
+def metric_option(fn):
+    """The ``--metric NAME`` option: a metric column (``metric.NAME``; in JSON,
+    one ``"metrics"`` object). Metrics are defined with ``smt querystore metric``."""
+    return click.option(
+        "--metric", "metrics", multiple=True, metavar="NAME",
+        help="Add a metric column (see 'smt querystore metric'; repeatable). In JSON: "
+             "\"metrics\": {NAME: value}.")(fn)

@@ -4,7 +4,8 @@ import sys
 import click
 
 from . import Command, stored_data_notes, user_errors
-from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
+from .options import (complete_with, csv_raw_option, filter_options, format_option,
+                      metric_option, pop_spec)
 from .. import rows
 from .output import clean_line, note, write
 
@@ -20,6 +21,7 @@ Examples:
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
   smt query --group-by optimizer.name,week --aggregate optimizer.lr
+  smt query --where "metric.logL < -5e4" --metric logL --sort -metric.logL
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
 """
 
@@ -36,6 +38,7 @@ Examples:
                    "user, script_arguments, repeats, diff, stdout_stderr.")
 @click.option("--param", "params", multiple=True, metavar="KEY",
               shell_complete=complete_with("keys"), help="Add a parameter column (dotted key; repeatable).")
+@metric_option
 @click.option("--with-parameters", is_flag=True,
               help="Include each record's whole parameter set (json format).")
 @click.option("--sort", metavar="FIELD", help="Sort by a shown column; '-FIELD' for descending.")
@@ -64,9 +67,9 @@ Examples:
 @click.option("--saved", is_flag=True, help="List the saved queries (in --format) and exit.")
 @click.option("--delete-saved", metavar="NAME", shell_complete=complete_with("saved_names"),
               help="Delete the saved query NAME and exit.")
-def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, limit, merged, group_by,
-          aggregate, plot, color, out, add_tag, remove_tag, dry_run, save, force, saved, delete_saved,
-          **filters):
+def query(labels, fmt, csv_raw, count, fields, params, metrics, with_parameters, sort, limit,
+          merged, group_by, aggregate, plot, color, out, add_tag, remove_tag, dry_run, save, force,
+          saved, delete_saved, **filters):
     """Find records of the current Sumatra project.
 
     Every filter combines with AND; tags match exactly. LABELs select those
@@ -111,7 +114,7 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
                                           group_by=list(group_by), aggregate=list(aggregate),
-                                          sort=sort, limit=limit)
+                                          sort=sort, limit=limit, metrics=metrics)
         write(found, columns, fmt, csv_raw=csv_raw)
         if not found and fmt == "table":
             note("No records match.")

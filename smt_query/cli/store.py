@@ -120,3 +120,65 @@ def indexes_remove():
         done = remove_indexes(project_store())
     click.echo(f"Removed {len(done)} index(es): {', '.join(done)}." if done
                else "None of smt-query's indexes were present.")
+
+
+@querystore.group(cls=Group)
+def metric():
+    """Define metrics: numbers read from each record's outcome or output files.
+
+    A metric is computed once per record and kept in a table of smt-query's
+    own in the store (never in Sumatra's tables); `smt query` refreshes it
+    for new and changed records before using it. Use it as metric.NAME
+    wherever a parameter key goes: --where "metric.logL < -5e4",
+    --metric logL, --sort -metric.logL, --group-by metric.logL.
+    Definitions are kept in .smt/smt_query.json.
+    """
+
+
+@metric.command("add")
+@click.argument("name")
+@click.option("--from-outcome", metavar="REGEX",
+              help="The first group of the first match in the outcome, as a number "
+                   "(nan and inf understood).")
+@click.option("--from-output", metavar="GLOB:KEY",
+              help="A value of the first output file matching GLOB (JSON, YAML, CSV last "
+                   "row, NumPy .npz), by dotted KEY.")
+def metric_add(name, from_outcome, from_output):
+    """Define (or redefine) metric NAME."""
+    from ..metrics import add_metric
+    with user_errors():
+        defined = add_metric(name, from_outcome, from_output)
+    click.echo(f"Metric {name}: {defined.describe()} (computed when first used).")
+
+
+@metric.command("list")
+def metric_list():
+    """List the project's metrics."""
+    from ..metrics import metric_definitions
+    with user_errors():
+        for name, defined in sorted(metric_definitions().items()):
+            click.echo(f"{name}\t{defined.describe()}")
+
+
+@metric.command("remove")
+@click.argument("name")
+def metric_remove(name):
+    """Forget metric NAME (its stored values go at the next refresh)."""
+    from ..metrics import remove_metric
+    with user_errors():
+        remove_metric(name)
+    click.echo(f"Removed metric {name}.")
+
+
+@metric.command("refresh")
+@click.argument("names", nargs=-1)
+@click.option("--all", "everything", is_flag=True,
+              help="Recompute every record, not only new and changed ones.")
+def metric_refresh(names, everything):
+    """Compute the metrics (NAMES, default all) of new and changed records."""
+    from ..metrics import refresh_metrics
+    from . import stored_data_notes
+    with user_errors(), stored_data_notes():
+        done = refresh_metrics(names=names or None, everything=everything, progress=None)
+    for name, n in sorted(done.items()):
+        click.echo(f"{name}: computed for {n} record(s).")

@@ -323,29 +323,6 @@ class ParameterComparison:
                        for name, cells in columns.items()}
         return pd.DataFrame(columns, index=self.labels, dtype=object)
 
-
-def _canonical(value):
-    """A hashable stand-in for ``value``: equal for values that `values_equal`
-    calls equal (``1``, ``1.0`` and ``True`` differ; a list and a tuple with
-    equal elements agree; NaN equals NaN)."""
-    kind = _kind(value)
-    if kind == "array":
-        return _canonical(value.tolist())
-    if kind == "seq":
-        return ("seq", tuple(map(_canonical, value)))
-    if kind == "map":
-        return ("map", tuple(sorted(((repr(k), _canonical(v)) for k, v in value.items()))))
-    if kind == "float":
-        return ("float", "nan") if value != value else ("float", float(value))
-    if kind in ("bool", "int"):
-        return (kind, int(value))
-    try:
-        hash(value)
-    except TypeError:
-        return (str(kind), repr(value))
-    return (str(kind), value)
-
-
     def parallel_data(self):
         """Parallel coordinates of the differing numeric leaves: ``{"keys": [...],
         "ranges": [(lo, hi)], "labels": [...], "lines": [[f or None per key]]}``,
@@ -392,6 +369,28 @@ def _canonical(value):
         ax.set_ylim(-0.08, 1.08)
         ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
         return ax
+
+
+def _canonical(value):
+    """A hashable stand-in for ``value``: equal for values that `values_equal`
+    calls equal (``1``, ``1.0`` and ``True`` differ; a list and a tuple with
+    equal elements agree; NaN equals NaN)."""
+    kind = _kind(value)
+    if kind == "array":
+        return _canonical(value.tolist())
+    if kind == "seq":
+        return ("seq", tuple(map(_canonical, value)))
+    if kind == "map":
+        return ("map", tuple(sorted(((repr(k), _canonical(v)) for k, v in value.items()))))
+    if kind == "float":
+        return ("float", "nan") if value != value else ("float", float(value))
+    if kind in ("bool", "int"):
+        return (kind, int(value))
+    try:
+        hash(value)
+    except TypeError:
+        return (str(kind), repr(value))
+    return (str(kind), value)
 
 
 def _finite(v):

@@ -18,6 +18,7 @@ from ..errors import QueryError
 from ..fields import STATUSES, status_words as _status_words
 from ..params import as_params, get_task_param
 from .compiler import accepted, param_q
+from .metrics import MetricKey, metric_q, metric_value, record_metric
 from .qfields import field_q
 from .sqltext import MAX_SQL_TERMS
 from .values import (FIELDS, NO_VALUE, OPERATORS, ORDER, Field, Key, equal, format_value,
@@ -254,9 +255,12 @@ class _KeyExpr(Expr):
 
     @property
     def uses_fields(self):
-        return isinstance(self.key, Field)
+        # a metric is a column of the record (of our table), never in the parameters' SQL
+        return isinstance(self.key, (Field, MetricKey))
 
     def evaluate(self, params, fields):
+        if isinstance(self.key, MetricKey):
+            return self.holds(metric_value(fields, self.key.name))
         if isinstance(self.key, Field):
             if isinstance(self, Exists):
                 return _test_exists_field(self, fields)
@@ -268,6 +272,8 @@ class _KeyExpr(Expr):
         raise NotImplementedError
 
     def _to_q(self, ctx):
+        if isinstance(self.key, MetricKey):
+            return metric_q(self, ctx)
         return field_q(self, ctx)
 
 
@@ -370,7 +376,7 @@ class Compare(_KeyExpr):
 
 
 def _as_key(key):
-    if isinstance(key, (Key, Field)):
+    if isinstance(key, (Key, Field, MetricKey)):
         return key
     return Key.parse(key)
 
@@ -399,6 +405,10 @@ class RecordFields(Mapping):
 
     def __contains__(self, name):
         return name in FIELDS and name != "status" and hasattr(self.record, name)
+
+    def metric(self, name):
+        """The record's metric ``name`` (from the running view's source), or None."""
+        return record_metric(self.record, name)
 
 
 def _check_field(node):

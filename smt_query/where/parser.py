@@ -15,6 +15,7 @@ spaces between tokens are free)::
                 | "~" | "matches"
     rop        := "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in"
     key        := segment ("." segment)*        # a bare record field name: the field
+                                                # metric.NAME: a metric (smt_query.metrics)
     segment    := NAME | "`" (CHAR | "``")+ "`" # backticks quote dots, keywords, fields
     value      := STRING | NUMBER | "true" | "false" | "null" | "True" | "False"
                 | "None" | "[" (value ("," value)* ","?)? "]"
@@ -33,6 +34,7 @@ whose message shows the expression with a caret under the column at fault.
 import re
 
 from ..errors import QueryError
+from .metrics import MetricKey
 from .nodes import MAX_DEPTH, And, Compare, Exists, Missing, Not, Or, WhereSyntaxError
 from .values import (CONSTANTS, FIELDS, FIRST_SEGMENT, KEYWORDS, MAX_LIST_DEPTH, SEGMENT,
                      Field, Key, backticked)
@@ -290,6 +292,8 @@ class _Parser:
             self.pos += 1
         if len(parts) == 1 and not quoted[0] and parts[0] in FIELDS:
             return Field(parts[0])
+        if len(parts) == 2 and parts[0] == "metric" and not quoted[0]:
+            return MetricKey(parts[1])     # `metric`.x is the parameter
         return Key(parts)
 
     def parse_value(self, expected, depth=0):

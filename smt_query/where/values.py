@@ -162,7 +162,8 @@ class Key:
         out = []
         for n, part in enumerate(self.parts):
             plain = (FIRST_SEGMENT if n == 0 else SEGMENT).fullmatch(part)
-            if plain and part not in KEYWORDS and not (len(self.parts) == 1 and part in FIELDS):
+            if plain and part not in KEYWORDS and not (len(self.parts) == 1 and part in FIELDS) \
+                    and not (n == 0 and part == "metric" and len(self.parts) == 2):  # metric.NAME
                 out.append(part)
             else:
                 out.append("`" + part.replace("`", "``") + "`")

@@ -1,0 +1,175 @@
+"""Metrics at scale (issue 16), as ratios to raw SQL and plain Python in the same run.
+
+On a private copy of the demo store of ``--records`` records (SQLite: a copy
+of run_suite's cached store; PostgreSQL: built in ``--cache`` by
+``run_suite.ensure_store``, then its metric table emptied), one fresh process
+times:
+
+* **compute**: one outcome metric (``log L ... (\\S+)``) for every record,
+  from an empty table (``metrics.table.refresh``), against the plain-Python
+  floor: reading ``(db_id, outcome)`` with one raw query and running the
+  regular expression over them (nothing written). Target < 10 s.
+* **refresh**: after 100 new records (copied rows, new labels), the
+  incremental refresh; against the raw query finding them. Target < 1 s.
+* **where**: ``view.filter.where("metric.logL < -5e4").labels()``, best of
+  ``--repeat``, against the raw SQL on the metric table returning the same
+  labels (checked). Target within 3x.
+
+    python benchmarks/bench_metrics.py [--records 100000] [--backends sqlite postgresql]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REGEX = r"log L (?:plateaued at|is) (\S+)"
+
+
+def best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def measure(path, repeat):
+    """Every case on the project at ``path`` (run in a fresh process)."""
+    from django.db import connections
+
+    from smt_query import RecordStoreView
+    from smt_query.metrics import Metric, add_metric
+    from smt_query.metrics.extract import from_outcome
+    from smt_query.metrics.table import refresh
+    add_metric("logL", from_outcome=REGEX, start=path)
+    view = RecordStoreView(project=path)
+    store, name = view._store, view._project_name
+    conn = connections[store.db_alias]
+    metric = Metric("logL", from_outcome=REGEX)
+    out = {"records": len(view), "load": os.getloadavg()[0]}
+
+    def empty():
+        from smt_query.storesetup import ensure_metric_table
+        ensure_metric_table(conn)
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM smtq_metric")
+
+    def raw_python():
+        regex = re.compile(REGEX)
+        with conn.cursor() as cur:
+            cur.execute("SELECT db_id, outcome FROM django_store_record WHERE project_id = %s",
+                        [name])
+            return sum(from_outcome(regex, o) is not None for _, o in cur.fetchall())
+
+    empty()
+    t = time.perf_counter()
+    n = refresh(store, name, [metric], progress=False)["logL"]
+    out["compute"] = {"ours": time.perf_counter() - t, "n": n}
+    out["compute"]["python"], _ = best(raw_python, 3)
+
+    # 100 new records: copies of existing rows under new labels
+    with conn.cursor() as cur:
+        cur.execute("SELECT db_id FROM django_store_record WHERE project_id = %s "
+                    "ORDER BY db_id LIMIT 100", [name])
+        ids = [r[0] for r in cur.fetchall()]
+        cols = [conn.ops.quote_name(c.name) for c in
+                conn.introspection.get_table_description(cur, "django_store_record")
+                if c.name not in ("db_id", "label")]
+        for i, db_id in enumerate(ids):
+            cur.execute(f"INSERT INTO django_store_record (label, {', '.join(cols)}) SELECT "
+                        f"%s, {', '.join(cols)} FROM django_store_record WHERE db_id = %s",
+                        [f"bench-new-{i}", db_id])
+    try:
+        def raw_stale():
+            with conn.cursor() as cur:
+                cur.execute("SELECT r.db_id FROM django_store_record r LEFT JOIN smtq_metric m "
+                            "ON m.record_id = r.db_id AND m.name = 'logL' WHERE r.project_id = %s"
+                            " AND m.record_id IS NULL", [name])
+                return len(cur.fetchall())
+        stale_raw, n_stale = best(raw_stale, 3)
+        t = time.perf_counter()
+        n = refresh(store, name, [metric], progress=False)["logL"]
+        out["refresh"] = {"ours": time.perf_counter() - t, "n": n, "raw_find": stale_raw,
+                          "n_raw": n_stale}
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM django_store_record WHERE label LIKE 'bench-new-%%'")
+            cur.execute("DELETE FROM smtq_metric WHERE record_id NOT IN "
+                        "(SELECT db_id FROM django_store_record)")
+
+    def ours():
+        return RecordStoreView(project=path).filter.where("metric.logL < -5e4").labels()
+
+    def raw():
+        with conn.cursor() as cur:
+            cur.execute("SELECT label FROM django_store_record WHERE project_id = %s AND db_id IN "
+                        "(SELECT record_id FROM smtq_metric WHERE name = 'logL' AND state = 1 "
+                        "AND value < -5e4) ORDER BY timestamp DESC, label DESC", [name])
+            return [r[0] for r in cur.fetchall()]
+    t_ours, got = best(ours, repeat)
+    t_raw, expected = best(raw, repeat)
+    out["where"] = {"ours": t_ours, "raw": t_raw, "n": len(got), "same": got == expected}
+    return out
+
+
+def private_copy(cache, backend, n, pg):
+    """A project of ``n`` records on ``backend`` that this benchmark may write to."""
+    sys.path.insert(0, HERE)
+    import run_suite
+    if backend == "postgresql":
+        return run_suite.ensure_store(cache, backend, n, pg)
+    src = run_suite.ensure_store(run_suite.CACHE, backend, n)
+    dst = os.path.join(cache, f"metrics-{backend}-{n}")
+    if not os.path.exists(os.path.join(dst, ".smt", "project")):
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst, symlinks=True)
+        project_file = os.path.join(dst, ".smt", "project")
+        with open(project_file) as f:
+            data = json.load(f)
+        data["record_store"]["db_file"] = os.path.join(dst, ".smt", "records")
+        with open(project_file, "w") as f:
+            json.dump(data, f, indent=2)
+    return dst
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100000)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"))
+    parser.add_argument("--cache", default=os.path.join(os.path.expanduser("~/.cache"),
+                                                        "smt-query-bench-metrics"))
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.repeat)))
+        return
+    os.makedirs(args.cache, exist_ok=True)
+    for backend in args.backends:
+        if backend == "postgresql" and not args.pg:
+            print("postgresql: skipped (no --pg / SMTQ_POSTGRES_URI)", file=sys.stderr)
+            continue
+        path = private_copy(args.cache, backend, args.records, args.pg)
+        res = json.loads(subprocess.run(
+            [sys.executable, __file__, "--one", path, "--repeat", str(args.repeat)],
+            capture_output=True, text=True, check=True).stdout)
+        c, r, w = res["compute"], res["refresh"], res["where"]
+        print(f"{backend} {res['records']:,} records, load {res['load']:.1f}")
+        print(f"  compute one outcome metric ({c['n']:,}): {c['ours']:.2f} s "
+              f"(regex over raw rows {c['python']:.2f} s: {c['ours'] / c['python']:.1f}x)")
+        print(f"  refresh after 100 new ({r['n']}): {r['ours'] * 1e3:.0f} ms "
+              f"(raw query finding them {r['raw_find'] * 1e3:.0f} ms)")
+        print(f"  where metric.logL < -5e4 ({w['n']:,} rows): {w['ours'] * 1e3:.1f} ms, raw SQL "
+              f"{w['raw'] * 1e3:.1f} ms: {w['ours'] / w['raw']:.2f}x"
+              + ("" if w["same"] else "  (LABELS DIFFER)"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Metric values in the store: computed once per record, kept in smt-query's
+own table (:data:`~smt_query.where.metrics.TABLE`), refreshed for new and
+changed records only (new records, a changed outcome, a changed definition),
+on SQLite and PostgreSQL alike (portable SQL only)."""
+import math
+import sys
+
+from ..where.metrics import NAN, NONE, NUMBER, TABLE
+from .extract import MAX_OUTCOME, value_of
+
+#: Rows written per INSERT statement (6 parameters each: under SQLite's 999).
+_ROWS_PER_INSERT = 150
+#: Ids per DELETE / load.
+_CHUNK = 900
+#: Records above which a refresh shows a progress bar (on a terminal).
+PROGRESS_FROM = 2000
+
+
+def _state(value):
+    if value is None:
+        return NONE, None
+    if math.isnan(value):
+        return NAN, None
+    return NUMBER, value
+
+
+def _connection(store):
+    from django.db import connections
+
+    from ..storesetup import ensure_metric_table
+    conn = connections[store.db_alias]
+    ensure_metric_table(conn)
+    return conn
+
+
+def _record_table(store):
+    meta = store.models.Record._meta
+    return meta.db_table, meta.pk.column
+
+
+def stale(store, project_name, metric, everything=False):
+    """``[(db_id, label, outcome, stored)]`` of the records of ``project_name``
+    whose value of ``metric`` is missing or out of date (all with
+    ``everything``); ``stored``: whether a row of the table holds it."""
+    conn = _connection(store)
+    table, pk = _record_table(store)
+    cond = "1 = 1" if everything else "m.record_id IS NULL OR m.defn <> %s"
+    params = [metric.name, project_name] + ([] if everything else [metric.digest])
+    if metric.kind == "outcome" and not everything:
+        cond += f" OR m.source IS NULL OR m.source <> substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
+    sql = (f"SELECT r.{pk}, r.label, r.outcome, m.record_id FROM {table} r LEFT JOIN {TABLE} m "
+           f"ON m.record_id = r.{pk} AND m.name = %s WHERE r.project_id = %s AND ({cond})")
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def refresh(store, project_name, metrics, everything=False, progress=None, auto=False):
+    """Compute the missing or stale values of each of ``metrics`` (Metric
+    objects) for the records of ``project_name``; returns ``{name: number of
+    records computed}``. ``progress``: a tqdm bar on stderr (None: on a
+    terminal, for more than :data:`PROGRESS_FROM` records).
+
+    With ``auto`` (before a query), nothing is read when the project's
+    records have the same count and largest id as at the last refresh with
+    the same definition (one indexed query): new and deleted records and a
+    changed definition are caught at once; an outcome edited in place
+    (``smt comment``) at the next refresh that looks at every record."""
+    from django.db import IntegrityError
+    done = {}
+    for metric in metrics:
+        mark = _fingerprint(store, project_name)
+        if auto and not everything and _last(store, project_name, metric) == mark:
+            done[metric.name] = 0
+            continue
+        try:
+            done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
+        except IntegrityError:    # another process wrote the same rows meanwhile
+            done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
+        _remember(store, project_name, metric, mark)
+    return done
+
+
+def _fingerprint(store, project_name):
+    conn = _connection(store)
+    table, pk = _record_table(store)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*), MAX({pk}) FROM {table} WHERE project_id = %s",
+                    [project_name])
+        n, max_id = cur.fetchone()
+    return int(n), max_id
+
+
+def _last(store, project_name, metric):
+    with _connection(store).cursor() as cur:
+        cur.execute(f"SELECT n, max_id FROM {TABLE}_state WHERE project = %s AND name = %s "
+                    "AND defn = %s", [project_name, metric.name, metric.digest])
+        row = cur.fetchone()
+    return None if row is None else (int(row[0]), row[1])
+
+
+def _remember(store, project_name, metric, mark):
+    from django.db import transaction
+    with transaction.atomic(using=store.db_alias), _connection(store).cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
+                    [project_name, metric.name])
+        cur.execute(f"INSERT INTO {TABLE}_state (project, name, defn, n, max_id) "
+                    "VALUES (%s, %s, %s, %s, %s)", [project_name, metric.name, metric.digest, *mark])
+
+
+def _refresh_one(store, project_name, metric, everything, progress):
+    from django.db import transaction
+    rows = stale(store, project_name, metric, everything)
+    if not rows:
+        return 0
+    bar = _bar(len(rows), metric.name, progress)
+    warned = set()
+    out = []
+    stored = [r[0] for r in rows if r[3] is not None]
+    if metric.kind == "outcome":
+        for db_id, _label, outcome, _ in rows:
+            value = value_of(metric, _Outcome(outcome or ""))
+            out.append((db_id, *_state(value), (outcome or "")[:MAX_OUTCOME]))
+            if bar is not None and len(out) % 1000 == 0:
+                bar.update(1000)
+    else:
+        qs = store.models.Record.objects.using(store.db_alias)
+        for start in range(0, len(rows), _CHUNK):
+            chunk = [r[0] for r in rows[start:start + _CHUNK]]
+            for record, db_id in _load_with_ids(store, qs, chunk):
+                out.append((db_id, *_state(value_of(metric, record, warned)), None))
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    conn = _connection(store)
+    with transaction.atomic(using=store.db_alias), _plain_cursor(conn) as cur:
+        for start in range(0, len(stored), _CHUNK):
+            part = stored[start:start + _CHUNK]
+            cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
+                        f"({', '.join(['%s'] * len(part))})", [metric.name, *part])
+        for start in range(0, len(out), _ROWS_PER_INSERT):
+            part = out[start:start + _ROWS_PER_INSERT]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
+            name, digest = metric.name, metric.digest
+            params = [p for db_id, state, value, source in part
+                      for p in (db_id, name, state, value, digest, source)]
+            cur.execute(f"INSERT INTO {TABLE} (record_id, name, state, value, defn, source) "
+                        f"VALUES {values}", params)
+    return len(out)
+
+
+def _plain_cursor(conn):
+    """A cursor of ``conn`` that does not log each statement (Sumatra's
+    settings run Django with ``DEBUG`` on, which keeps every query's text)."""
+    conn.ensure_connection()
+    return conn.make_cursor(conn.create_cursor())
+
+
+class _Outcome:
+    """What an outcome metric reads of a record."""
+
+    __slots__ = ("outcome",)
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+
+def _load_with_ids(store, qs, ids):
+    """``(record, db_id)`` for the records ``ids`` (full records, loaded in bulk)."""
+    by_label = dict(qs.filter(db_id__in=ids).values_list("label", "db_id"))
+    return [(rec, by_label[rec.label]) for rec in store.load(qs.filter(db_id__in=ids))]
+
+
+def _bar(total, name, progress):
+    show = progress if progress is not None else (sys.stderr.isatty() and total > PROGRESS_FROM)
+    if not show:
+        return None
+    from tqdm import tqdm
+    return tqdm(total=total, unit="record", desc=f"metric {name}", file=sys.stderr, leave=False)
+
+
+def forget(store, project_name, names=()):
+    """Delete the stored values of records that no longer exist, and those of
+    metrics ``names`` for the records of ``project_name``; returns the number
+    of rows deleted."""
+    conn = _connection(store)
+    table, pk = _record_table(store)
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE} WHERE record_id NOT IN (SELECT {pk} FROM {table})")
+        n = cur.rowcount
+        for name in names:
+            cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
+                        f"(SELECT {pk} FROM {table} WHERE project_id = %s)", [name, project_name])
+            n += cur.rowcount
+            cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
+                        [project_name, name])
+    return n
+
+
+def read_values(store, project_name, names, labels=None):
+    """``{label: {name: value}}`` of the stored values (NaN as float NaN;
+    records without a value are left out), of ``labels`` only if given."""
+    conn = _connection(store)
+    table, pk = _record_table(store)
+    out = {}
+    marks = ", ".join(["%s"] * len(names))
+    sql = (f"SELECT r.label, m.name, m.state, m.value FROM {TABLE} m JOIN {table} r "
+           f"ON r.{pk} = m.record_id WHERE r.project_id = %s AND m.name IN ({marks}) "
+           f"AND m.state <> {NONE}")
+    chunks = [None] if labels is None else [labels[i:i + _CHUNK]
+                                            for i in range(0, len(labels), _CHUNK)]
+    with conn.cursor() as cur:
+        for chunk in chunks:
+            extra, params = "", [project_name, *names]
+            if chunk is not None:
+                extra = f" AND r.label IN ({', '.join(['%s'] * len(chunk))})"
+                params += chunk
+            cur.execute(sql + extra, params)
+            for label, name, state, value in cur.fetchall():
+                out.setdefault(label, {})[name] = math.nan if state == NAN else float(value)
+    return out
