@@ -31,6 +31,19 @@ JSON_FIELDS = ("label", "timestamp", "tags", "reason", "outcome", "duration",
 STATUSES = ("initialized", "pre_run", "running", "finished", "failed",
             "killed", "succeeded", "crashed")
 _STATUS_TAGS = {f"_{word}_": word for word in STATUSES}
+#: What writes each status tag (read from Sumatra 0.8.1's ``records.py``,
+#: ``decorators.py`` and ``commands.py``, and smttask's ``task_types.py``);
+#: ``smt query --help`` and ``docs/status.rst`` say the same.
+STATUS_WRITERS = {
+    "initialized": "Sumatra, when the record is made (a record still carrying it never ran)",
+    "pre_run": "Sumatra, before the pre-run steps",
+    "running": "Sumatra, while the program runs (or it died unnoticed)",
+    "finished": "Sumatra, the program exited with status 0",
+    "failed": "Sumatra, any other exit status (or an exception under @capture)",
+    "killed": "Sumatra, interrupted by Ctrl-C (SIGINT)",
+    "succeeded": "never written by Sumatra: by hand (smt tag)",
+    "crashed": "smttask, the task raised an exception; or by hand",
+}
 
 #: Longest tag name: Sumatra's ``Tag.name`` is ``varchar(50)`` (PostgreSQL enforces it).
 TAG_MAX = 50

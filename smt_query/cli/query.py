@@ -5,6 +5,7 @@ from . import Command, stored_data_notes, user_errors
 from .options import complete_with, csv_raw_option, filter_options, format_option, pop_spec
 from .. import rows
 from ..errors import QueryError
+from ..fields import STATUS_WRITERS
 from .output import clean_line, note, write
 
 DEFAULT_FIELDS = ",".join(rows.DEFAULT_FIELDS)
@@ -19,6 +20,11 @@ Examples:
   smt query --tag figure1 --save fig1      # then: smt query @fig1 --format json
   smt query --group-by main_file
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
+
+\b
+Status words (--status, --tag, the status column) and what writes each:
+""" + "\n".join(f"  {word:<12} {who}" for word, who in STATUS_WRITERS.items()) + """
+A run that exits non-zero is 'failed'; 'crashed' comes from smttask, not Sumatra.
 """
 
 
