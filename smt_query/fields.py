@@ -15,7 +15,10 @@ ROW_FIELDS = ("label", "timestamp", "reason", "outcome", "duration",
               "diff", "stdout_stderr")
 #: Fields computed from the tags.
 TAG_FIELDS = ("tags", "status")
-FIELDS = ROW_FIELDS + TAG_FIELDS
+#: Fields read from the rows a record points to: the paths of its input and
+#: output files (lists), its executable (``name version (path)``).
+RELATED_FIELDS = ("output_data", "input_data", "executable")
+FIELDS = ROW_FIELDS + TAG_FIELDS + RELATED_FIELDS
 #: Record fields a ``--where`` expression names with a bare word, by kind
 #: (text, number, date, status, tags): the kind decides the operators.
 FIELD_KINDS = {
@@ -51,6 +54,12 @@ TAG_MAX = 50
 TAG_COLUMN_MAX = 255
 #: Separates tags in the ``tags`` column.
 TAG_SEPARATOR = ","
+
+
+def executable_text(name, version, path):
+    """How a record's executable is shown: ``Python 3.11.4 (/usr/bin/python3)``."""
+    text = " ".join(p for p in (name, version) if p)
+    return f"{text} ({path})" if path and text else (text or path or None)
 
 
 def status_tag(word):

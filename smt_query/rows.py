@@ -8,9 +8,10 @@ imports click, Django or pandas.
 """
 import json
 import re
+import warnings
 
-from .errors import QueryError
-from .fields import FIELDS, JSON_FIELDS, status_of
+from .errors import QueryError, QueryHint, did_you_mean, shown
+from .fields import FIELDS, JSON_FIELDS, STATUSES, status_of
 
 #: The columns ``smt query`` shows by default.
 DEFAULT_FIELDS = ("label", "timestamp", "status", "tags", "duration", "reason", "outcome")
@@ -46,7 +47,8 @@ def query_rows(view, fields, params=(), with_parameters=False):
     """
     bad = [f for f in fields if f not in FIELDS]
     if bad:
-        raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(FIELDS)}")
+        raise QueryError(f"unknown field {shown(bad[0])!r}{did_you_mean(bad[0], FIELDS)}; "
+                         f"known fields: {', '.join(FIELDS)}")
     return read_rows(view, fields, params, with_parameters)
 
 
@@ -99,8 +101,23 @@ def merge_rows(rows, columns, pattern=DEFAULT_MERGE_PATTERN):
         merged["# records"] = len(members)
         if "duration" in columns:
             merged["duration"] = _mean([r.get("duration") for r in members])
+        if "status" in columns:
+            merged["status"] = merged_status([r.get("status") for r in members])
         out.append(merged)
     return out, ["label", "# records"] + [c for c in columns if c != "label"]
+
+
+def merged_status(statuses):
+    """The status of a merged row: the one status of its records, or
+    ``"mixed: finished 3, crashed 1"`` when they differ."""
+    counts = {}
+    for status in statuses:
+        counts[status or "(none)"] = counts.get(status or "(none)", 0) + 1
+    if len(counts) == 1:
+        return statuses[0]
+    order = {word: i for i, word in enumerate(STATUSES)}
+    return "mixed: " + ", ".join(f"{s} {n}" for s, n in sorted(
+        counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0])))
 
 
 def _mean(values):
@@ -149,28 +166,57 @@ def group_rows(rows, key):
 
 
 def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_parameters=False,
-                merged=False, group_by=None, sort=None, limit=None):
+                merged=False, group_by=None, sort=None, limit=None, info=None):
     """``(rows, columns)`` of ``view`` as ``smt query`` shows them in format
     ``fmt``: ``fields`` and ``params`` columns (JSON: the contract's fields
     first; ``with_parameters``: each record's parameter set, JSON only), then
     ``merged`` by label timestamp or grouped by ``group_by``, sorted by
-    ``sort`` (``-key``: descending) and cut to ``limit`` rows."""
+    ``sort`` (``-key``: descending; a field or parameter key, read even if
+    not shown) and cut to ``limit`` rows. A parameter column or sort key no
+    shown record has is named in a :class:`~smt_query.errors.QueryHint`
+    (:func:`blank_column_hints`). With ``info`` (a dict), ``info["total"]``
+    is the number of rows before the cut."""
     fields, params = list(fields), list(params)
     shaped = merged or group_by
     if fmt == "labels" and not shaped:   # read nothing it won't print
-        fields = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
+        fields = ["label"]
     fields, params = group_columns(fields, params, group_by)
     with_parameters = with_parameters and fmt == "json"
     if fmt == "json" and not shaped:
         fields = json_fields(fields)
-    rows = query_rows(view, fields, params, with_parameters)
     columns = fields + params + (["parameters"] if with_parameters else [])
+    sort_key = (sort or "").lstrip("-")
+    hidden = [] if not sort or group_by or sort_key in columns else [sort_key]
+    read_fields = fields + [k for k in hidden if k in FIELDS]
+    read_params = params + [k for k in hidden if k not in FIELDS]
+    rows = query_rows(view, read_fields, read_params, with_parameters)
+    blank_column_hints(view, rows, [sort_key] if sort and not group_by and sort_key not in FIELDS
+                       and sort_key in read_params else [], params)
     if merged:
         rows, columns = merge_rows(rows, columns)
     if group_by:
         rows, columns = group_rows(rows, group_by), [group_by, *GROUP_COLUMNS]
     if sort:
         rows = sort_rows(rows, sort)
+    if isinstance(info, dict):
+        info["total"] = len(rows)
     if limit is not None:
         rows = rows[:limit]
     return rows, columns
+
+
+def blank_column_hints(view, rows, sort_keys, keys):
+    """Warn a :class:`~smt_query.errors.QueryHint` for each parameter of
+    ``keys`` (columns) or ``sort_keys`` that no record of ``rows`` has: a
+    blank column, or a sort that sorts nothing. The keys that exist are read
+    (from ``view``) only then."""
+    blank = [(k, k in sort_keys) for k in dict.fromkeys([*keys, *sort_keys])
+             if rows and all(row.get(k) is None for row in rows)
+             and not view.has_parameter(k)]
+    candidates = None
+    for key, sorting in blank:
+        if candidates is None:
+            candidates = view.parameter_keys(prefixes=True) + list(FIELDS)
+        warnings.warn(QueryHint(
+            f"no record shown has the parameter {shown(key)!r}"
+            f"{' to sort by' if sorting else ''}{did_you_mean(key, candidates)}"), stacklevel=3)

@@ -6,7 +6,15 @@ from .options import complete_with, csv_raw_option, filter_options, format_optio
 from .. import rows
 from ..errors import QueryError
 from ..fields import STATUS_WRITERS
+from ..formats import footer
 from .output import clean_line, note, write
+
+
+def hint(message):
+    """A :class:`~smt_query.errors.QueryHint` (shown once on stderr as ``Warning: ...``)."""
+    import warnings
+    from ..errors import QueryHint
+    warnings.warn(QueryHint(message), stacklevel=2)
 
 DEFAULT_FIELDS = ",".join(rows.DEFAULT_FIELDS)
 
@@ -36,12 +44,15 @@ A run that exits non-zero is 'failed'; 'crashed' comes from smttask, not Sumatra
 @click.option("--count", is_flag=True, help="Print only the number of matching records.")
 @click.option("--fields", metavar="F1,F2",
               help=f"Columns to show (default: {DEFAULT_FIELDS}). Also: main_file, version, "
-                   "user, script_arguments, repeats, diff, stdout_stderr.")
+                   "user, script_arguments, repeats, diff, stdout_stderr, output_data (the "
+                   "output files' paths), input_data, executable.")
 @click.option("--param", "params", multiple=True, metavar="KEY",
               shell_complete=complete_with("keys"), help="Add a parameter column (dotted key; repeatable).")
 @click.option("--with-parameters", is_flag=True,
-              help="Include each record's whole parameter set (json format).")
-@click.option("--sort", metavar="FIELD", help="Sort by a shown column; '-FIELD' for descending.")
+              help="Include each record's whole parameter set (json format only; in a "
+                   "table use --param KEY).")
+@click.option("--sort", metavar="KEY", help="Sort by a field or parameter key (shown or "
+              "not); '-KEY' for descending.")
 @click.option("--limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--merged", is_flag=True,
               help="One row per label timestamp, with the count and mean duration.")
@@ -94,12 +105,17 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
             click.echo(len(view))
             return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
+        if with_parameters and fmt != "json":
+            hint(f"--with-parameters applies to --format json only (in {fmt} format, "
+                 "show parameters with --param KEY)")
+        info = {}
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
-                                          group_by=group_by, sort=sort, limit=limit)
+                                          group_by=group_by, sort=sort, limit=limit, info=info)
         write(found, columns, fmt, csv_raw=csv_raw)
-        if not found and fmt == "table":
-            note("No records match.")
+        if fmt == "table":
+            note(footer(len(found), info.get("total"), "rows" if merged or group_by
+                        else "records") if found else "No records match.")
 
 
 def _retag(view, tag, add, dry_run):
