@@ -341,7 +341,11 @@ class RecordStoreView:
         if found or not self._filters or not self.hints_on or "hinted" in self._cache:
             return
         self._cache["hinted"] = True
-        for message in self.hints():
+        try:
+            messages = self.hints()
+        except Exception:   # a hint never turns an answer into an error
+            return
+        for message in messages:
             warnings.warn(QueryHint(message), stacklevel=_caller_level())
 
     def hints(self):
