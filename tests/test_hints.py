@@ -68,7 +68,7 @@ def warnings_in(result):
     (lambda v: v.filter.tags("fgi*"), "no tag matches 'fgi*'"),
     (lambda v: v.filter.where("optimiser.lr > 1e-3"),
      "no record has the parameter 'optimiser.lr' (did you mean 'optimizer.lr'"),
-    (lambda v: v.filter.where("nstep == 5000 or optimizer.model.seed in [1]"),
+    (lambda v: v.filter.where("nstep == 5000 and optimizer.model.seed in [1]"),
      "no record has the parameter 'nstep' (did you mean 'nsteps'?)"),
     (lambda v: v.filter.params(eq={"optimizer.model.seedd": 1}),
      "no record has the parameter 'optimizer.model.seedd' (did you mean 'optimizer.model.seed'"),
@@ -241,8 +241,9 @@ def test_status_words_in_help_and_docs(run):
         assert f"{word} {' '.join(who.split())}" in text
     assert set(STATUS_WRITERS) == set(STATUSES)
     assert "A run that exits non-zero is 'failed'; 'crashed' comes from smttask" in text
-    docs = open(os.path.join(os.path.dirname(__file__), "..", "docs", "status.rst"),
-                encoding="utf-8").read()
+    with open(os.path.join(os.path.dirname(__file__), "..", "docs", "status.rst"),
+              encoding="utf-8") as f:
+        docs = f.read()
     assert all(f"``_{word}_``" in docs for word in STATUSES)
     assert "**failed or crashed?**" in docs
 
