@@ -724,3 +724,17 @@ def test_search_globs_are_the_library_filters(demo, client, oracle_records, word
         fnmatch.fnmatchcase(getattr(r, f) or "", word) for f in ("label", "reason", "outcome")))
     assert labels == expected.labels()
     assert "REGEXP" not in " ".join(q["sql"] for q in queries.captured_queries).upper()
+
+
+@pytest.mark.parametrize("word", ["diverged", "DIVERGED", "Diverged", "nan"])
+def test_search_is_smart_case_as_the_library(demo, client, oracle_records, word):
+    """The search box's reason and outcome words are the library's filters, smart
+    case (issue 14): case is ignored unless the word has an upper-case letter;
+    labels stay exact."""
+    labels, response = listed(client, "q=" + _quote(word))
+    folded = word if any(c.isupper() for c in word) else None
+    expected = oracle(oracle_records).filter(lambda r: word in r.label or any(
+        (word in (getattr(r, f) or "")) if folded else (word in (getattr(r, f) or "").lower())
+        for f in ("reason", "outcome")))
+    assert labels == expected.labels() and (labels != []) == (word != "DIVERGED")
+    assert "smart case" in response.content.decode()
