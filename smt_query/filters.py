@@ -214,7 +214,7 @@ class Filter:
 
     def hint(self, project):
         """A message if this filter names something no record of ``project``
-        (the unfiltered :class:`~smt_query.view.RecordStoreView`) has, with
+        (the unfiltered :class:`~smt_query.RecordStoreView`) has, with
         the close matches that exist; else None. Asked only when a view's
         answer is empty, so it may read the store."""
         return None
