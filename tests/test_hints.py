@@ -168,18 +168,45 @@ def test_real_smt_query_warns_on_stderr(demo_project):
 
 # -- readable tables -----------------------------------------------------------------
 
-def test_footer_in_table_format_only(run, view):
+def on_terminal(path, *args):
+    """``(exit status, stdout, stderr)`` of a real ``smt query *args`` whose
+    stdout is a terminal (a pseudo-terminal read as it writes)."""
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([SMT, "query", *args], cwd=path, stdout=slave,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:       # EIO: the command closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    return proc.wait(timeout=300), out.decode(), err
+
+
+def test_footer_in_table_format_on_a_terminal_only(demo_project, run, view):
     n = len(view)
-    assert run().stderr.splitlines() == [f"{n} records"]
-    cut = run("--limit", "5")
-    assert len(cut.stdout.splitlines()) == 2 + 5
-    assert cut.stderr.splitlines() == [f"5 of {n} records ({n - 5} more; use --limit {n} "
-                                       "to see them all)"]
-    one = run(view.labels()[0])
-    assert one.stderr.splitlines() == ["1 record"]
-    merged = run("--merged", "--limit", "3")
-    assert merged.stderr.splitlines()[0].startswith("3 of ") and "rows" in merged.stderr
+    code, out, err = on_terminal(demo_project.path, "--fields", "label")
+    assert code == 0 and err.splitlines() == [f"{n} records"]
+    assert len(out.splitlines()) == 2 + n
+    code, out, err = on_terminal(demo_project.path, "--limit", "5")
+    assert len(out.splitlines()) == 2 + 5
+    assert err.splitlines() == [f"5 of {n} records ({n - 5} more; use --limit {n} "
+                                "to see them all)"]
+    assert on_terminal(demo_project.path, view.labels()[0])[2] == "1 record\n"
+    merged = on_terminal(demo_project.path, "--merged", "--limit", "3")[2]
+    assert merged.startswith("3 of ") and " rows (" in merged
     for fmt in ("csv", "json", "labels", "markdown"):
+        assert on_terminal(demo_project.path, "--limit", "5", "--format", fmt)[2] == "", fmt
+    # in a pipe (or a file) the table is data: no count
+    for fmt in ("table", "csv", "json", "labels", "markdown"):
         result = run("--limit", "5", "--format", fmt)
         assert result.exit_code == 0 and result.stderr == "", (fmt, result.stderr)
 

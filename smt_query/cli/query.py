@@ -113,9 +113,11 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
                                           with_parameters=with_parameters, merged=merged,
                                           group_by=group_by, sort=sort, limit=limit, info=info)
         write(found, columns, fmt, csv_raw=csv_raw)
-        if fmt == "table":
+        if fmt == "table" and not found:
+            note("No records match.")
+        elif fmt == "table" and click.get_text_stream("stdout").isatty():   # for the reader
             note(footer(len(found), info.get("total"), "rows" if merged or group_by
-                        else "records") if found else "No records match.")
+                        else "records"))
 
 
 def _retag(view, tag, add, dry_run):
