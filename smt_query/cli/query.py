@@ -1,4 +1,6 @@
 """``smt query``: find, tag and export records of the current project."""
+import sys
+
 import click
 
 from . import Command, stored_data_notes, user_errors
@@ -115,7 +117,7 @@ def query(labels, fmt, csv_raw, count, fields, params, with_parameters, sort, li
         write(found, columns, fmt, csv_raw=csv_raw)
         if fmt == "table" and not found:
             note("No records match.")
-        elif fmt == "table" and click.get_text_stream("stdout").isatty():   # for the reader
+        elif fmt == "table" and sys.stdout.isatty():   # for the reader, not for a pipe
             note(footer(len(found), info.get("total"), "rows" if merged or group_by
                         else "records"))
 
