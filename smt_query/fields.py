@@ -15,7 +15,10 @@ ROW_FIELDS = ("label", "timestamp", "reason", "outcome", "duration",
               "diff", "stdout_stderr")
 #: Fields computed from the tags.
 TAG_FIELDS = ("tags", "status")
-FIELDS = ROW_FIELDS + TAG_FIELDS
+#: Fields read from the rows a record points to: the paths of its input and
+#: output files (lists), its executable (``name version (path)``).
+RELATED_FIELDS = ("output_data", "input_data", "executable")
+FIELDS = ROW_FIELDS + TAG_FIELDS + RELATED_FIELDS
 #: Record fields a ``--where`` expression names with a bare word, by kind
 #: (text, number, date, status, tags): the kind decides the operators.
 FIELD_KINDS = {
@@ -31,6 +34,19 @@ JSON_FIELDS = ("label", "timestamp", "tags", "reason", "outcome", "duration",
 STATUSES = ("initialized", "pre_run", "running", "finished", "failed",
             "killed", "succeeded", "crashed")
 _STATUS_TAGS = {f"_{word}_": word for word in STATUSES}
+#: What writes each status tag (read from Sumatra 0.8.1's ``records.py``,
+#: ``decorators.py`` and ``commands.py``, and smttask's ``task_types.py``);
+#: ``smt query --help`` and ``docs/status.rst`` say the same.
+STATUS_WRITERS = {
+    "initialized": "Sumatra, when the record is made (a record still carrying it never ran)",
+    "pre_run": "Sumatra, before the pre-run steps",
+    "running": "Sumatra, while the program runs (or it died unnoticed)",
+    "finished": "Sumatra, the program exited with status 0",
+    "failed": "Sumatra, any other exit status (or an exception under @capture)",
+    "killed": "Sumatra, interrupted by Ctrl-C (SIGINT)",
+    "succeeded": "never written by Sumatra: by hand (smt tag)",
+    "crashed": "smttask, the task raised an exception; or by hand",
+}
 
 #: Longest tag name: Sumatra's ``Tag.name`` is ``varchar(50)`` (PostgreSQL enforces it).
 TAG_MAX = 50
@@ -38,6 +54,12 @@ TAG_MAX = 50
 TAG_COLUMN_MAX = 255
 #: Separates tags in the ``tags`` column.
 TAG_SEPARATOR = ","
+
+
+def executable_text(name, version, path):
+    """How a record's executable is shown: ``Python 3.11.4 (/usr/bin/python3)``."""
+    text = " ".join(p for p in (name, version) if p)
+    return f"{text} ({path})" if path and text else (text or path or None)
 
 
 def status_tag(word):

@@ -34,14 +34,15 @@ import math
 
 from . import where
 from .dates import as_utc, check_date, date_span, on_span, parse_duration
-from .errors import QueryError
-from .fields import STATUSES, status_tag
+from .errors import QueryError, did_you_mean, shown
+from .fields import FIELD_KINDS, STATUSES, status_tag, status_words
 from .params import NO_VALUE, get_task_param
 from .where.globs import GLOB_CHARS, glob_match, glob_regex, is_glob  # noqa: F401 (importable here)
-from .where.qfields import glob_q, in_set, span_q, tags_q, text_q
+from .where.qfields import folded_text_q, glob_q, in_set, span_q, tags_q, text_q
 from .where.sqltext import sql_text_ok
 
-__all__ = ["FILTERS", "Filter", "FunctionFilter", "Option", "STATUSES", "get_filter",
+__all__ = ["FILTERS", "Filter", "FunctionFilter", "Option", "STATUSES", "UnknownFilter",
+           "get_filter",
            "glob_match", "glob_regex", "literal_tag", "register_filter", "spec_options",
            "sql_form_of"]
 
@@ -57,7 +58,9 @@ class Option:
     filter with every value, ``"each"`` one filter per value, ``"one"`` one
     filter with the value, ``"flag"`` the filter without arguments when
     true, ``"keyword"`` the keyword argument ``arg`` (the options of one
-    filter with this ``how`` make one filter). ``convert`` checks a value
+    filter with this ``how`` make one filter), ``"modifier"`` no filter
+    but the keyword argument ``arg`` set to ``value`` in every filter of the
+    spec that takes it (:data:`MODIFIERS`). ``convert`` checks a value
     given on the command line (raising :class:`QueryError`) and returns the
     value to keep; ``type_name`` names such values in ``--help``;
     ``choices`` restricts them; ``complete`` names a shell completion of
@@ -66,8 +69,10 @@ class Option:
     """
 
     def __init__(self, key, help, *, how="each", metavar=None, multiple=None, arg=None,
-                 convert=None, type_name=None, choices=None, complete=None, positional=False):
+                 convert=None, type_name=None, choices=None, complete=None, positional=False,
+                 value=None):
         self.key, self.help, self.how, self.metavar, self.arg = key, help, how, metavar, arg
+        self.value = value
         self.multiple = how in ("all", "each") if multiple is None else multiple
         self.convert, self.type_name, self.choices = convert, type_name, choices
         self.complete, self.positional = complete, positional
@@ -83,8 +88,45 @@ class Option:
 
 
 def spec_options():
-    """``{spec key: Option}`` of every registered filter, in registration order."""
-    return {opt.key: opt for cls in FILTERS.values() for opt in cls.options}
+    """``{spec key: Option}`` of every registered filter, in registration
+    order, then the :data:`MODIFIERS`."""
+    out = {opt.key: opt for cls in FILTERS.values() for opt in cls.options}
+    out.update((opt.key, opt) for opt in MODIFIERS)
+    return out
+
+
+#: Options that make no filter but set a keyword argument (``Option.arg``)
+#: of every filter of the spec that takes it (``Filter.modifiers``).
+MODIFIERS = (
+    Option("case_sensitive", "Match --reason, --outcome, --user and --main-file with case "
+           "exactly (default: smart case, which ignores case unless the text has an "
+           "upper-case letter).", how="modifier", arg="case_sensitive", value=True),
+    Option("ignore_case", "Match --reason, --outcome, --user and --main-file ignoring case, "
+           "even when the text has upper-case letters.", how="modifier", arg="case_sensitive",
+           value=False),
+)
+
+
+def spec_modifiers(spec):
+    """``{keyword: value}`` the :data:`MODIFIERS` set in ``spec``; a
+    :class:`QueryError` for two that contradict each other."""
+    out, by = {}, {}
+    for opt in MODIFIERS:
+        value = spec.get(opt.key)
+        if value in (None, False):
+            continue
+        if value is not True:
+            raise QueryError(f"{opt.flag} is a flag: true or false, not {value!r}")
+        if opt.arg in out and out[opt.arg] != opt.value:
+            raise QueryError(f"use either {by[opt.arg]} or {opt.flag}, not both")
+        out[opt.arg], by[opt.arg] = opt.value, opt.flag
+    return out
+
+
+def modifier_kwargs(name, modifiers):
+    """The keyword arguments of ``modifiers`` that the filter ``name`` takes."""
+    taken = getattr(FILTERS[name], "modifiers", ())
+    return {k: v for k, v in modifiers.items() if k in taken}
 
 
 def sql_form_of(cls):
@@ -123,13 +165,20 @@ def register_filter(obj=None, *, name=None):
     return register if obj is None else register(obj)
 
 
+class UnknownFilter(QueryError, AttributeError):
+    """``view.filter.<name>`` names no registered filter (an AttributeError
+    too, so that ``hasattr`` and ``getattr(..., default)`` work)."""
+
+
 def get_filter(name):
-    """The filter class registered as ``name``, or a clear :class:`QueryError`."""
+    """The filter class registered as ``name``, or a clear :class:`UnknownFilter`
+    naming the close matches (``tag`` -> did you mean ``tags``?)."""
     try:
         return FILTERS[name]
     except KeyError:
         known = ", ".join(sorted(FILTERS))
-        raise QueryError(f"unknown filter {name!r}; known filters: {known}") from None
+        raise UnknownFilter(f"unknown filter {shown(name)!r}{did_you_mean(name, FILTERS)}; "
+                            f"known filters: {known}") from None
 
 
 class Filter:
@@ -161,6 +210,13 @@ class Filter:
 
         ``ctx`` is the :class:`~smt_query.recordstore.SQLContext` of the store.
         """
+        return None
+
+    def hint(self, project):
+        """A message if this filter names something no record of ``project``
+        (the unfiltered :class:`~smt_query.RecordStoreView`) has, with
+        the close matches that exist; else None. Asked only when a view's
+        answer is empty, so it may read the store."""
         return None
 
     def __repr__(self):
@@ -217,6 +273,14 @@ class LabelsFilter(Filter):
         if not all(map(sql_text_ok, self.labels)):
             return None
         return in_set(ctx, "label", sorted(self.labels))   # any number: one parameter
+
+    def hint(self, project):
+        missing = sorted(self.labels - set(project.labels()))
+        if not missing:
+            return None
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return (f"no record is labelled {shown(missing[0])!r}{more}"
+                + _nearest(project.labels_near(missing[0])))
 
 
 # -- tags -------------------------------------------------------------------
@@ -287,6 +351,17 @@ class TagsFilter(Filter):
         if not self.terms:
             raise QueryError(f"{self.name} needs at least one tag")
 
+    def hint(self, project):
+        tags = project.tag_names()
+        candidates = set(tags) | status_words(tags)
+        out = []
+        for term in self.terms:
+            if term.found_in(tags):
+                continue
+            what = "no tag matches" if term.glob else "no record has the tag"
+            out.append(f"{what} {shown(term.term)!r}{did_you_mean(term.term, candidates)}")
+        return "; ".join(out) or None
+
 
 @register_filter(name="tags")
 class AllTags(TagsFilter):
@@ -342,6 +417,9 @@ class NotTag(TagsFilter):
         q = AnyTag.to_q(self, ctx)
         return None if q is None else ~q
 
+    def hint(self, project):
+        return None     # an absent tag leaves every record in
+
 
 @register_filter(name="status")
 class StatusFilter(AnyTag):
@@ -358,6 +436,9 @@ class StatusFilter(AnyTag):
                 raise QueryError(f"unknown status {word!r}; use one of: {', '.join(STATUSES)}")
         super().__init__(*[status_tag(w) for w in words])
         self.args = statuses
+
+    def hint(self, project):
+        return None     # the words are checked; no record of a status is an answer
 
 
 # -- dates ------------------------------------------------------------------
@@ -429,48 +510,110 @@ class On(DateFilter):
 # -- text -------------------------------------------------------------------
 
 class TextFilter(Filter):
-    """Base for filters on one text field: substring, or glob if it has * ? [."""
+    """Base for filters on one text field: substring, or glob if it has * ? [.
+
+    ``case_sensitive``: True matches case exactly, False ignores case (both
+    sides folded as :meth:`str.lower` folds them), None (the default) is
+    *smart case* for the free-text fields (``smart_case``): case is ignored
+    unless ``pattern`` has an upper-case letter, as ripgrep and less do.
+    Ignoring case runs in SQL when the pattern is ASCII (see
+    :func:`smt_query.where.qfields.folded_text_q`), else in Python.
+    """
 
     field = None
+    #: Whether case is smart by default (free text), else exact.
+    smart_case = False
+    #: Keyword arguments spec modifiers may set (``--ignore-case``).
+    modifiers = ("case_sensitive",)
+    #: How hints name the field.
+    what = None
 
-    def __init__(self, pattern):
+    def __init__(self, pattern, case_sensitive=None):
         if not isinstance(pattern, str):
             raise QueryError(f"{self.name} needs a string, not {pattern!r}")
-        super().__init__(pattern)
+        if case_sensitive not in (None, True, False):
+            raise QueryError(f"{self.name}: case_sensitive is True, False or None (smart "
+                             f"case), not {case_sensitive!r}")
+        super().__init__(pattern, **({} if case_sensitive is None
+                                     else {"case_sensitive": case_sensitive}))
         self.pattern = pattern
+        self.sensitive = case_sensitive if case_sensitive is not None else (
+            not self.smart_case or has_upper(pattern))
+        self.folded = pattern if self.sensitive else pattern.lower()
         self.glob = is_glob(pattern)
 
     def matches(self, value):
         value = value or ""
-        return fnmatch.fnmatchcase(value, self.pattern) if self.glob else self.pattern in value
+        if not self.sensitive:
+            value = value.lower()
+        return fnmatch.fnmatchcase(value, self.folded) if self.glob else self.folded in value
 
     def test(self, record):
         return self.matches(getattr(record, self.field))
 
     def to_q(self, ctx):
-        return text_q(ctx, self.field, self.pattern)
+        if self.sensitive:
+            return text_q(ctx, self.field, self.pattern)
+        return folded_text_q(ctx, self.field, self.folded)
+
+    def hint(self, project):
+        if project.any_match(self):
+            return None
+        what = self.what or f"record's {self.field.replace('_', ' ')}"
+        verb = "matches" if self.glob else "contains"
+        message = f"no {what} {verb} {shown(self.pattern)!r}"
+        if self.field == "label":
+            return message + _nearest(project.labels_near(self.pattern.split("*")[0]))
+        if self.sensitive and self.case_sensitive is None and project.any_match(
+                type(self)(self.pattern, case_sensitive=False)):
+            return (message + " (matched case-sensitively, as it has an upper-case letter; "
+                    "some records match ignoring case: --ignore-case, "
+                    "or case_sensitive=False)")
+        return message
+
+    @property
+    def case_sensitive(self):
+        """The ``case_sensitive`` argument given (None: the default)."""
+        return self.kwargs.get("case_sensitive")
 
 
-def _text_filter(field, doc, *options):
-    cls = type(field, (TextFilter,), {"field": field, "__doc__": doc, "options": options})
+def has_upper(text):
+    """Whether ``text`` has an upper-case letter (smart case: then case matters)."""
+    return any(c.isupper() for c in text)
+
+
+def _nearest(labels):
+    """`` (nearest labels: 'a', 'b')`` or ``""``."""
+    return (" (nearest labels: " + ", ".join(repr(shown(x)) for x in labels) + ")"
+            if labels else "")
+
+
+def _text_filter(field, doc, *options, smart_case=False, what=None):
+    cls = type(field, (TextFilter,), {"field": field, "__doc__": doc, "options": options,
+                                      "smart_case": smart_case, "what": what})
     return register_filter(cls)
 
 
+_SMART = (" Smart case: case is ignored unless `pattern` has an upper-case letter "
+          "(`case_sensitive=True` or `False` forces either).")
 _text_filter("label", "Keep records whose label contains `pattern` (or matches it as a "
              "glob such as '2020091?-*').",
              Option("label", "Labels containing PATTERN (or matching a glob such as '202009*').",
-                    metavar="PATTERN"))
-_text_filter("reason", "Keep records whose reason contains `pattern` (or matches the glob).",
-             Option("reason", "Reason contains TEXT.", metavar="TEXT"))
-_text_filter("outcome", "Keep records whose outcome contains `pattern` (or matches the glob).",
-             Option("outcome", "Outcome contains TEXT.", metavar="TEXT"))
-_text_filter("user", "Keep records whose user contains `pattern` (or matches the glob).",
-             Option("user", "User contains TEXT.", metavar="TEXT"))
+                    metavar="PATTERN"), what="label")
+_text_filter("reason", "Keep records whose reason contains `pattern` (or matches the glob)."
+             + _SMART, Option("reason", "Reason contains TEXT (smart case).", metavar="TEXT"),
+             smart_case=True)
+_text_filter("outcome", "Keep records whose outcome contains `pattern` (or matches the glob)."
+             + _SMART, Option("outcome", "Outcome contains TEXT (smart case).", metavar="TEXT"),
+             smart_case=True)
+_text_filter("user", "Keep records whose user contains `pattern` (or matches the glob)."
+             + _SMART, Option("user", "User contains TEXT (smart case).", metavar="TEXT"),
+             smart_case=True)
 _text_filter("main_file", "Keep records whose main file contains `pattern` (or matches "
-             "the glob).", Option("main_file", "Main file contains PATH.", metavar="PATH"))
+             "the glob)." + _SMART, Option("main_file", "Main file contains PATH (smart case).",
+                                           metavar="PATH"), smart_case=True)
 _text_filter("script_arguments", "Keep records whose script arguments contain `pattern`.")
 _text_filter("stdout_stderr", "Keep records whose captured output contains `pattern`.")
-
 
 @register_filter(name="version")
 class VersionFilter(Filter):
@@ -624,6 +767,9 @@ class WhereFilter(Filter):
     def to_q(self, ctx):
         return self.expr.to_q(ctx)
 
+    def hint(self, project):
+        return _key_hints(project, _keys_of(self.expr))
+
 
 _PARAM_OPS = {"eq": "==", "ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
 
@@ -664,6 +810,35 @@ class ParamsFilter(Filter):
 
     def to_q(self, ctx):
         return None if self.isclose else self.expr.to_q(ctx)
+
+    def hint(self, project):
+        return _key_hints(project, [*_keys_of(self.expr), *self.isclose])
+
+
+def _keys_of(expr):
+    """The parameter keys (:class:`where.Key`) an expression names, in order."""
+    keys, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        key = getattr(node, "key", None)
+        if isinstance(key, where.Key) and key not in keys:
+            keys.append(key)
+        stack.extend(reversed(list(node.children)))
+    return keys
+
+
+def _key_hints(project, keys):
+    """Hints for the parameter ``keys`` no record of ``project`` has, with the
+    close matches among the keys and the record fields that exist."""
+    out, candidates = [], None
+    for key in keys:
+        if project.has_parameter(key):
+            continue
+        if candidates is None:
+            candidates = project.parameter_keys(prefixes=True) + list(FIELD_KINDS)
+        text = ".".join(key.parts)
+        out.append(f"no record has the parameter {shown(text)!r}{did_you_mean(text, candidates)}")
+    return "; ".join(out) or None
 
 
 def _isclose(a, b, rtol=1e-05, atol=1e-08):

@@ -16,11 +16,15 @@ import shutil
 import sys
 
 from .dates import Seconds, format_duration
+from .fields import is_status_tag
 
 DURATION_COLUMNS = ("duration", "mean_duration", "min_duration", "max_duration",
                     "avg . duration")
+#: Columns holding lists of text, shown joined by ", " (JSON: a list).
+LIST_COLUMNS = ("tags", "output_data", "input_data")
 #: Columns that give up width first when a table is wider than the terminal.
-SHRINKABLE = ("reason", "outcome", "main_file", "tags", "version", "user", "script_arguments")
+SHRINKABLE = ("reason", "outcome", "main_file", "tags", "version", "user", "script_arguments",
+              "output_data", "input_data", "executable")
 
 
 def _plain(value):
@@ -65,7 +69,7 @@ def _cell(column, value, one_line):
         return format_duration(value) if one_line else repr(float(value))
     if isinstance(value, datetime.datetime):
         return (value.strftime("%Y-%m-%d %H:%M:%S") if one_line else value.isoformat())
-    if isinstance(value, (list, tuple, set)) and column == "tags":
+    if isinstance(value, (list, tuple, set)) and column in LIST_COLUMNS:
         return ", ".join(map(clean_line, value)) if one_line else ", ".join(value)
     if isinstance(value, (dict, list, tuple, bool)):
         text = json.dumps(_plain(value), ensure_ascii=False)
@@ -73,8 +77,35 @@ def _cell(column, value, one_line):
         text = str(value)
     if one_line:
         lines = text.splitlines()
+        if len(lines) > 1 and any(line.startswith(TRACEBACK) for line in lines):
+            last = [line for line in lines if line.strip()][-1]
+            return clean_line("… " + last.strip())   # the error, not "Traceback (...)"
         text = clean_line(lines[0] + (" …" if len(lines) > 1 else "") if lines else "")
     return text
+
+
+#: The first line of a Python traceback: a cell holding one shows its last line.
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def display_rows(rows, columns):
+    """``rows`` as a table, CSV or Markdown shows them: with a ``status``
+    column, the ``tags`` column leaves out the status tags (``_finished_``)
+    it would repeat. JSON keeps the raw tags."""
+    if not ("status" in columns and "tags" in columns):
+        return rows
+    return [dict(row, tags=[t for t in row["tags"] if not is_status_tag(t)])
+            if isinstance(row.get("tags"), (list, tuple, set, frozenset)) else row
+            for row in rows]
+
+
+def footer(shown, total=None, unit="records"):
+    """The line under a table: how many rows it has, and how many more a
+    ``--limit`` cut off (``total``: the rows before the cut)."""
+    if total is None or total <= shown:
+        return f"{shown:,} {unit if shown != 1 else unit.rstrip('s')}"
+    return (f"{shown:,} of {total:,} {unit} ({total - shown:,} more; "
+            f"use --limit {total} to see them all)")
 
 
 #: First characters that make a spreadsheet read a cell as a formula
@@ -97,6 +128,8 @@ def write(rows, columns, fmt, out=None, csv_raw=False):
     """Write ``rows`` (dicts) with ``columns`` in format ``fmt`` to ``out``.
     CSV cells are guarded against formulas (:func:`csv_cell`) unless ``csv_raw``."""
     out = out or sys.stdout
+    if fmt in ("csv", "markdown", "table"):
+        rows = display_rows(rows, columns)
     if fmt == "labels":
         for row in rows:
             out.write(f"{row['label']}\n")

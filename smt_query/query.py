@@ -12,7 +12,7 @@ import json
 import os
 
 from .errors import QueryError, did_you_mean, shown
-from .filters import spec_options
+from .filters import modifier_kwargs, spec_modifiers, spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
@@ -37,8 +37,12 @@ def apply_spec(view, spec):
     if unknown:
         raise QueryError(f"unknown query option {sorted(unknown, key=str)[0]!r}")
     keywords = {}     # filter name -> its keyword arguments (e.g. duration's min, max)
+    modifiers = spec_modifiers(spec)     # e.g. --ignore-case: case_sensitive=False
     for key, opt in options.items():
         name, how, value = opt.filter, opt.how, spec.get(key)
+        if how == "modifier":
+            continue
+        more = modifier_kwargs(name, modifiers)
         if how == "keyword":
             if value is not None:
                 keywords.setdefault(name, {})[opt.arg] = value
@@ -54,12 +58,12 @@ def apply_spec(view, spec):
         else:
             raise QueryError(f"{opt.flag} takes text or a list of texts, not {value!r}")
         if how == "all":
-            view = getattr(view.filter, name)(*values)
+            view = getattr(view.filter, name)(*values, **more)
         elif how == "flag":
-            view = getattr(view.filter, name)()
+            view = getattr(view.filter, name)(**more)
         else:
             for v in values:
-                view = getattr(view.filter, name)(v)
+                view = getattr(view.filter, name)(v, **more)
     for name, kwargs in keywords.items():
         view = getattr(view.filter, name)(**kwargs)
     return view

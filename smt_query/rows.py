@@ -8,9 +8,10 @@ imports click, Django or pandas.
 """
 import json
 import re
+import warnings
 
 from .errors import QueryError, QueryHint, did_you_mean, shown
-from .fields import FIELDS, JSON_FIELDS, status_of
+from .fields import FIELDS, JSON_FIELDS, STATUSES, status_of
 from .where.metrics import metric_name
 
 #: The columns ``smt query`` shows by default.
@@ -59,7 +60,8 @@ def query_rows(view, fields, params=(), with_parameters=False, with_metrics=Fals
     """
     bad = [f for f in fields if f not in FIELDS]
     if bad:
-        raise QueryError(f"unknown field {bad[0]!r}; known fields: {', '.join(FIELDS)}")
+        raise QueryError(f"unknown field {shown(bad[0])!r}{did_you_mean(bad[0], FIELDS)}; "
+                         f"known fields: {', '.join(FIELDS)}")
     return read_rows(view, fields, params, with_parameters, with_metrics=with_metrics)
 
 
@@ -104,8 +106,23 @@ def merge_rows(rows, columns, pattern=DEFAULT_MERGE_PATTERN):
         merged["# records"] = len(members)
         if "duration" in columns:
             merged["duration"] = _mean([r.get("duration") for r in members])
+        if "status" in columns:
+            merged["status"] = merged_status([r.get("status") for r in members])
         out.append(merged)
     return out, ["label", "# records"] + [c for c in columns if c != "label"]
+
+
+def merged_status(statuses):
+    """The status of a merged row: the one status of its records, or
+    ``"mixed: finished 3, crashed 1"`` when they differ."""
+    counts = {}
+    for status in statuses:
+        counts[status or "(none)"] = counts.get(status or "(none)", 0) + 1
+    if len(counts) == 1:
+        return statuses[0]
+    order = {word: i for i, word in enumerate(STATUSES)}
+    return "mixed: " + ", ".join(f"{s} {n}" for s, n in sorted(
+        counts.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0])))
 
 
 def _mean(values):
@@ -262,21 +279,6 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
-def hint_unknown_keys(view, rows, keys, what):
-    """A :class:`~smt_query.errors.QueryHint` for each parameter key of ``keys``
-    that no row has (all None), with the close keys, fields and buckets."""
-    if not rows:
-        return
-    missing = [k for k in keys if all(row.get(k) is None for row in rows)]
-    if not missing:
-        return
-    import warnings
-    known = list(FIELDS) + list(TIME_BUCKETS) + view.parameter_keys()
-    for key in missing:
-        warnings.warn(QueryHint(f"{what} {shown(key)!r}: no record has this "
-                                f"parameter{did_you_mean(key, known)}"), stacklevel=3)
-
-
 def group_view(view, keys, aggregates=(), fields=(), params=()):
     """``(rows, columns)``: the records of ``view`` grouped by ``keys`` with
     ``aggregates`` (:func:`group_rows`); every parameter key is read through
@@ -285,21 +287,26 @@ def group_view(view, keys, aggregates=(), fields=(), params=()):
     keys, aggregates = group_keys(keys), aggregate_keys(aggregates)
     fields, params = group_columns(list(fields), list(params), keys, aggregates)
     rows = query_rows(view, fields, params)
-    hint_unknown_keys(view, rows, [k.read for k in keys if not k.is_field], "--group-by")
-    hint_unknown_keys(view, rows, [a for a in aggregates if a not in FIELDS], "--aggregate")
+    blank_column_hints(view, rows, [k.read for k in keys if not k.is_field], role="--group-by")
+    blank_column_hints(view, rows, [a for a in aggregates if a not in FIELDS], role="--aggregate")
     return group_rows(rows, keys, aggregates), grouped_columns(keys, aggregates)
 
 
 def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_parameters=False,
-                merged=False, group_by=None, aggregate=(), sort=None, limit=None, metrics=()):
+                merged=False, group_by=None, aggregate=(), sort=None, limit=None, metrics=(),
+                info=None):
     """``(rows, columns)`` of ``view`` as ``smt query`` shows them in format
     ``fmt``: ``fields`` and ``params`` columns (JSON: the contract's fields
     first; ``with_parameters``: each record's parameter set, JSON only), then
     ``merged`` by label timestamp, or grouped by ``group_by`` (keys, see
     :func:`group_view`; ``fields`` and ``params`` are not shown) with the
     statistics of ``aggregate`` keys, sorted by ``sort`` (``-key``:
-    descending) and cut to ``limit`` rows. ``metrics`` (names) are columns
-    ``metric.NAME``; in JSON one object ``"metrics"``."""
+    descending; a field or parameter key, read even if not shown) and cut to
+    ``limit`` rows. ``metrics`` (names) are columns ``metric.NAME``; in JSON
+    one object ``"metrics"``. A parameter column or sort key no shown record
+    has is named in a :class:`~smt_query.errors.QueryHint`
+    (:func:`blank_column_hints`). With ``info`` (a dict), ``info["total"]``
+    is the number of rows before the cut."""
     fields, params = list(fields), list(params)
     if group_by:
         if merged:
@@ -311,25 +318,55 @@ def select_rows(view, fields=DEFAULT_FIELDS, params=(), *, fmt="table", with_par
         if aggregate:
             raise QueryError("--aggregate goes with --group-by")
         as_object = bool(metrics) and fmt == "json" and not merged
-        params += [f"metric.{m}" for m in metrics if f"metric.{m}" not in params and not (
-            as_object and (sort or "").lstrip("-") != f"metric.{m}")]
+        metric_keys = [f"metric.{m}" for m in metrics]
+        if not as_object:
+            params += [k for k in metric_keys if k not in params]
         if fmt == "labels" and not merged:   # read nothing it won't print
-            fields = ["label"] + [k for k in [(sort or "").lstrip("-")] if k in FIELDS]
+            fields = ["label"]
         with_parameters = with_parameters and fmt == "json"
         if fmt == "json" and not merged:
             fields = json_fields(fields)
-        rows = query_rows(view, fields, params + [f"metric.{m}" for m in metrics if as_object
-                                                  and f"metric.{m}" not in params],
-                          with_parameters, with_metrics=as_object)
+        columns = fields + params + (["metrics"] if as_object else []) + (
+            ["parameters"] if with_parameters else [])
+        sort_key = (sort or "").lstrip("-")
+        hidden = [sort_key] if sort and sort_key not in columns else []
+        read_fields = fields + [k for k in hidden if k in FIELDS]
+        read_params = params + [k for k in hidden + (metric_keys if as_object else [])
+                                if k not in FIELDS and k not in params]
+        rows = query_rows(view, read_fields, read_params, with_parameters,
+                          with_metrics=as_object)
         if as_object:
             for row in rows:
                 row["metrics"] = {m: row["metrics"].get(m) for m in metrics}
-        columns = fields + params + (["metrics"] if as_object else []) + (
-            ["parameters"] if with_parameters else [])
+        blank_column_hints(view, rows, params, sort=sort_key if sort_key in read_params else None)
         if merged:
             rows, columns = merge_rows(rows, columns)
     if sort:
         rows = sort_rows(rows, sort)
+    if isinstance(info, dict):
+        info["total"] = len(rows)
     if limit is not None:
         rows = rows[:limit]
     return rows, columns
+
+
+def blank_column_hints(view, rows, keys, sort=None, role=None):
+    """Warn a :class:`~smt_query.errors.QueryHint` for each parameter of
+    ``keys`` (columns; ``role``, e.g. ``"--group-by"``, says what for) or the
+    ``sort`` key that no record of ``rows`` has: a blank column, a sort or a
+    group that sorts nothing. The keys that exist are read (from ``view``)
+    only then; metrics are not parameters and are never named."""
+    keys = [*keys, *([sort] if sort else [])]
+    blank = [k for k in dict.fromkeys(keys)
+             if rows and not metric_name(k) and all(row.get(k) is None for row in rows)
+             and not view.has_parameter(k)]
+    candidates = None
+    for key in blank:
+        if candidates is None:
+            candidates = view.parameter_keys(prefixes=True) + list(FIELDS) + (
+                list(TIME_BUCKETS) if role == "--group-by" else [])
+        hint = did_you_mean(key, candidates)
+        warnings.warn(QueryHint(
+            f"{role} {shown(key)!r}: no record has this parameter{hint}" if role else
+            f"no record shown has the parameter {shown(key)!r}"
+            f"{' to sort by' if key == sort else ''}{hint}"), stacklevel=3)

@@ -7,9 +7,11 @@ the chain, and only the others run in Python over records loaded in bulk.
 """
 import functools
 import sys
+import warnings
 
 from .asyncguard import sync_entry_class
-from .errors import QueryError, UnknownLabel
+from .errors import QueryError, QueryHint, UnknownLabel
+from .fields import RELATED_FIELDS, executable_text
 from .filters import FILTERS, get_filter
 
 #: Records loaded per batch when Python filters must look at full records.
@@ -79,14 +81,20 @@ class RecordStoreView:
     (slow; the reference behaviour). ``progress`` shows a bar on stderr
     while Python filters read records (``None``, the default: by the rule of
     ``smt_query.progress``, on a terminal or in a notebook for 1,000
-    records or more; ``False`` never).
+    records or more; ``False`` never). When the view's answer is empty, each
+    filter naming something no record has (a misspelled tag or parameter key,
+    a label or text found nowhere) is named in a
+    :class:`~smt_query.errors.QueryHint` warning, with the close matches that
+    exist (``hints=False``: never).
     """
 
     _sql_refused = False   # the database found this view's query too large
 
-    def __init__(self, records=None, project=None, *, pushdown=True, progress=None):
+    def __init__(self, records=None, project=None, *, pushdown=True, progress=None,
+                 hints=True):
         self._filters = ()
         self.progress = progress
+        self.hints_on = hints
         self._cache = {}
         self._source = None
         if records is not None:
@@ -203,6 +211,7 @@ class RecordStoreView:
                         records.extend(r for r in chunk if all(f.test(r) for f in post))
                         shown.update(len(ids[start:start + CHUNK]))
             self._cache["records"] = records
+            self._hint_if_empty(len(records))
         return self._cache["records"]
 
     def _all_python_records(self):
@@ -244,7 +253,11 @@ class RecordStoreView:
     @_falls_back
     def __len__(self):
         qs = self._sql()
-        return qs.count() if qs is not None else len(self._records())
+        if qs is None:
+            return len(self._records())
+        n = qs.count()
+        self._hint_if_empty(n)
+        return n
 
     @_falls_back
     def labels(self):
@@ -253,6 +266,7 @@ class RecordStoreView:
             qs = self._sql()
             self._cache["labels"] = (list(qs.values_list("label", flat=True)) if qs is not None
                                      else [r.label for r in self._records()])
+            self._hint_if_empty(len(self._cache["labels"]))
         return self._cache["labels"]
 
     @_falls_back
@@ -268,16 +282,22 @@ class RecordStoreView:
         fields = list(fields)
         if "label" not in fields:
             fields.insert(0, "label")
+        related = [f for f in fields if f in RELATED_FIELDS]
         qs = self._sql()
         if qs is not None:
             extra = ("parameters_id", "parameters_type", "parameters_content") if parameters else ()
-            rows = self._store.values(qs, tuple(fields) + extra, tags=tags)
+            rows = self._store.values(qs, tuple(f for f in fields if f not in related) + extra,
+                                      tags=tags)
+            if related:
+                _attach_related(self._store, qs, rows, related)
             for row in rows:
                 row.pop("db_id")
+            self._hint_if_empty(len(rows))
             return _attach_parameters(rows, errors) if parameters else rows
         out = []
         for rec in self._records():
-            row = {f: getattr(rec, f, None) for f in fields}
+            row = {f: getattr(rec, f, None) for f in fields if f not in related}
+            row.update(_related_of(rec, related))
             if tags:
                 row["tags"] = sorted(rec.tags)
             if parameters:
@@ -286,25 +306,108 @@ class RecordStoreView:
             out.append(row)
         return out
 
+    @_falls_back
     def tag_names(self):
-        """The sorted tag names carried by records of this view."""
+        """The sorted tag names carried by records of this view (in SQL: one
+        query over the distinct values of the ``tags`` column)."""
+        from .fields import split_tags
         names = set()
-        for row in self.rows(["label"], tags=True):
-            names.update(row["tags"])
+        qs = self._sql()
+        if qs is not None:
+            for column in qs.order_by().values_list("tags", flat=True).distinct():
+                names |= split_tags(column)
+            return sorted(names)
+        for rec in self._records():
+            names.update(rec.tags)
         return sorted(names)
 
-    def parameter_keys(self, sample=200):
+    @_falls_back
+    def parameter_keys(self, sample=200, prefixes=False):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
         ``sample`` most recent records (those whose parameters cannot be read
-        have none, without a warning: this serves shell completion)."""
+        have none, without a warning: this serves shell completion and
+        hints); with ``prefixes``, the keys of the levels above them too
+        (``optimizer`` for ``optimizer.lr``)."""
         from .params import dotted_key, flatten, fold_task_inputs
+        qs = self._sql()
+        if qs is not None:   # read only the sample
+            rows = self._store.values(qs[:sample], ("label", "parameters_id", "parameters_type",
+                                                    "parameters_content"), tags=False)
+            rows = _attach_parameters(rows, {})
+        else:
+            rows = self.rows(["label"], tags=False, parameters=True, errors={})[:sample]
         keys = set()
         seen = set()
-        for row in self.rows(["label"], tags=False, parameters=True, errors={})[:sample]:
+        for row in rows:
             if id(row["parameters"]) not in seen:
                 seen.add(id(row["parameters"]))
-                keys.update(map(dotted_key, flatten(fold_task_inputs(row["parameters"]))))
+                for path in flatten(fold_task_inputs(row["parameters"])):
+                    keys.update(dotted_key(path[:n]) for n in (
+                        range(1, len(path) + 1) if prefixes else [len(path)]))
         return sorted(keys)
+
+    # -- hints ---------------------------------------------------------------
+    def _hint_if_empty(self, found):
+        """Warn the :meth:`hints` of a view whose answer is empty (once per view)."""
+        if found or not self._filters or not self.hints_on or "hinted" in self._cache:
+            return
+        self._cache["hinted"] = True
+        try:
+            messages = self.hints()
+        except Exception:   # a hint never turns an answer into an error
+            return
+        for message in messages:
+            warnings.warn(QueryHint(message), stacklevel=_caller_level())
+
+    def hints(self):
+        """Why this view may be empty: one message per filter that names
+        something no record of the project has (a tag, a parameter key, a
+        label, a text), with the close matches that exist. Reads the store
+        (a few queries); ``view.hints()`` works on any view, empty or not."""
+        project = self.unfiltered()
+        return [message for fltr in self._filters
+                for message in [fltr.hint(project)] if message]
+
+    def unfiltered(self):
+        """This view without its filters (the whole project), hints off."""
+        view = self.copy()
+        view._filters = ()
+        view.hints_on = False
+        return view
+
+    def any_match(self, fltr):
+        """Whether any record of this view passes the filter ``fltr`` (one
+        query when it runs in SQL; no hints)."""
+        view = self._with(fltr)
+        view.hints_on = False
+        return view._any()
+
+    @_falls_back
+    def _any(self):
+        qs = self._sql()
+        return qs.exists() if qs is not None else bool(self._records())
+
+    def has_parameter(self, key):
+        """Whether any record of this view has the parameter ``key`` (dotted,
+        task ``inputs`` levels may be left out, as ``--where`` reads it)."""
+        from .where import Exists
+        return self.any_match(FILTERS["where"](Exists(key)))
+
+    def labels_near(self, text, n=2):
+        """Up to ``n`` labels on each side of ``text`` in label order (the
+        labels a mistyped label or label prefix was probably meant as)."""
+        qs = self._sql()
+        if qs is None:
+            labels = sorted(self.labels())
+            import bisect
+            i = bisect.bisect_left(labels, text)
+            return labels[max(0, i - n):i + n]
+        base = qs.order_by()
+        before = list(base.filter(label__lt=text).order_by("-label")
+                      .values_list("label", flat=True)[:n])
+        after = list(base.filter(label__gte=text).order_by("label")
+                     .values_list("label", flat=True)[:n])
+        return before[::-1] + after
 
     @_falls_back
     def _one(self, qs_order, reverse):
@@ -456,6 +559,60 @@ def _metric_names(filters):
         if expr is not None:
             names |= metric_names(expr)
     return names
+
+
+def _attach_related(store, qs, rows, fields):
+    """Add the :data:`~smt_query.fields.RELATED_FIELDS` ``fields`` to ``rows``
+    (read with ``db_id``) of the queryset ``qs``: one query per field."""
+    models, alias = store.models, store.db_alias
+    source = store._id_source(qs, [row["db_id"] for row in rows])
+    for field in fields:
+        found = {}
+        if field == "output_data":
+            pairs = (models.DataKey.objects.using(alias).filter(output_from_record__in=source)
+                     .order_by("path").values_list("output_from_record_id", "path"))
+        elif field == "input_data":
+            pairs = (models.Record.input_data.through.objects.using(alias)
+                     .filter(record_id__in=source).order_by("datakey__path")
+                     .values_list("record_id", "datakey__path"))
+        else:
+            pairs = ((db_id, executable_text(name, version, path)) for db_id, name, version, path
+                     in models.Record.objects.using(alias).filter(db_id__in=source).values_list(
+                         "db_id", "executable__name", "executable__version", "executable__path"))
+        for db_id, value in pairs:
+            if field == "executable":
+                found[db_id] = value
+            else:
+                found.setdefault(db_id, []).append(value)
+        for row in rows:
+            row[field] = found.get(row["db_id"], None if field == "executable" else [])
+    return rows
+
+
+def _related_of(record, fields):
+    """The :data:`~smt_query.fields.RELATED_FIELDS` ``fields`` of a Sumatra record."""
+    out = {}
+    for field in fields:
+        if field == "executable":
+            exe = getattr(record, "executable", None)
+            out[field] = None if exe is None else executable_text(
+                getattr(exe, "name", None), getattr(exe, "version", None),
+                getattr(exe, "path", None))
+        else:
+            out[field] = sorted(getattr(key, "path", str(key))
+                                for key in getattr(record, field, None) or ())
+    return out
+
+
+def _caller_level():
+    """The ``stacklevel`` of the first caller outside this package (a
+    warning then names the user's line)."""
+    import os
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _utc(ts):

@@ -540,7 +540,10 @@ def test_export_selected_as_json_and_csv(demo, client):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [row["label"] for row in rows] == labels
-    assert [row["tags"] for row in rows] == [", ".join(r["tags"]) for r in expected]
+    from smt_query.fields import is_status_tag   # beside the status column: not repeated
+    assert [row["tags"] for row in rows] == [
+        ", ".join(t for t in r["tags"] if not is_status_tag(t)) for r in expected]
+    assert [row["status"] for row in rows] == [r["status"] for r in expected]
 
 
 # -- the record store stays Sumatra's ------------------------------------------------
@@ -743,3 +746,17 @@ def test_search_globs_are_the_library_filters(demo, client, oracle_records, word
         fnmatch.fnmatchcase(getattr(r, f) or "", word) for f in ("label", "reason", "outcome")))
     assert labels == expected.labels()
     assert "REGEXP" not in " ".join(q["sql"] for q in queries.captured_queries).upper()
+
+
+@pytest.mark.parametrize("word", ["diverged", "DIVERGED", "Diverged", "nan"])
+def test_search_is_smart_case_as_the_library(demo, client, oracle_records, word):
+    """The search box's reason and outcome words are the library's filters, smart
+    case (issue 14): case is ignored unless the word has an upper-case letter;
+    labels stay exact."""
+    labels, response = listed(client, "q=" + _quote(word))
+    folded = word if any(c.isupper() for c in word) else None
+    expected = oracle(oracle_records).filter(lambda r: word in r.label or any(
+        (word in (getattr(r, f) or "")) if folded else (word in (getattr(r, f) or "").lower())
+        for f in ("reason", "outcome")))
+    assert labels == expected.labels() and (labels != []) == (word != "DIVERGED")
+    assert "smart case" in response.content.decode()

@@ -178,7 +178,6 @@ def test_saved_queries(demo_project_rw, monkeypatch):
     (["--where", "optimizer.lr >"], 1, "Error: bad --where expression at position"),
     (["@nope"], 1, "Error: no saved query 'nope'"),
     (["--fields", "label,nope"], 1, "Error: unknown field 'nope'"),
-    (["--sort", "nope"], 1, "Error: cannot sort by 'nope'"),
     (["--add-tag", "a", "--remove-tag", "b"], 2, "Error: use either --add-tag or --remove-tag"),
     (["--dry-run"], 2, "Error: --dry-run goes with --add-tag or --remove-tag"),
     (["--add-tag", "a,b"], 1, "Error: bad tag 'a,b'"),
@@ -219,7 +218,8 @@ def test_outside_a_project_and_unreadable_store(tmp_path, monkeypatch, make_proj
 
 def test_empty_result(run):
     result = run("--tag", "no-such-tag")
-    assert result.exit_code == 0 and result.stderr == "No records match.\n"
+    assert result.exit_code == 0 and result.stderr == (
+        "Warning: no record has the tag 'no-such-tag'\nNo records match.\n")
     assert run("--tag", "no-such-tag", "--format", "labels").stdout == ""
     assert json.loads(run("--tag", "no-such-tag", "--format", "json").stdout) == []
 

@@ -99,11 +99,17 @@ def glob_store(backend, tmp_path_factory):
 @example(pattern="[", field="outcome")
 def test_sql_selects_what_fnmatch_matches(glob_store, pattern, field):
     store, qs, values = glob_store
-    fltr = get_filter(field)(pattern)
-    q = fltr.to_q(store.context())
-    assert q is not None
-    selected = set(qs.filter(q).values_list("label", flat=True))
-    assert selected == {label for label, row in values.items() if fltr.matches(row[field])}
+    # with case (smart case ignores it for lower-case reason, outcome, user, main
+    # file patterns, in SQL for ASCII ones: issue 14), and ignoring it
+    for case in (True, False):
+        fltr = get_filter(field)(pattern, case_sensitive=case)
+        q = fltr.to_q(store.context())
+        if not case and not pattern.isascii():
+            assert q is None          # Python decides
+            continue
+        assert q is not None
+        selected = set(qs.filter(q).values_list("label", flat=True))
+        assert selected == {label for label, row in values.items() if fltr.matches(row[field])}
 
 
 @pytest.mark.parametrize("field", TEXT_FIELDS)

@@ -26,7 +26,7 @@ def _options(cls):
     for opt in cls.options:
         if opt.positional:
             out.append(f"[{opt.key.upper()}]...")
-        elif opt.how == "flag":
+        elif opt.how in ("flag", "modifier"):
             out.append(opt.flag)
         else:
             value = opt.metavar or opt.type_name or ("|".join(opt.choices) if opt.choices else "")

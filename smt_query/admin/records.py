@@ -117,7 +117,8 @@ class RecordAdmin(admin.ModelAdmin):
                    VersionListFilter)
     date_hierarchy = "timestamp"
     search_fields = ("label", "reason", "outcome")
-    search_help_text = ("Words found in the label, reason or outcome (case-sensitive; "
+    search_help_text = ("Words found in the label, reason or outcome (reason and outcome: "
+                        "smart case, ignoring case unless the word has an upper-case letter; "
                         "all words must match).")
     sortable_by = ("label", "timestamp_display", "duration_display", "main_file",
                    "version_display")

@@ -56,7 +56,7 @@ def complete_with(kind):
 def _click_option(opt):
     """The click option of a filter's :class:`~smt_query.filters.Option`."""
     kwargs = {"help": opt.help}
-    if opt.how == "flag":
+    if opt.how in ("flag", "modifier"):
         kwargs.update(is_flag=True, default=False)
     if opt.multiple:
         kwargs["multiple"] = True

@@ -7,7 +7,17 @@ from . import Command, stored_data_notes, user_errors
 from .options import (complete_with, csv_raw_option, filter_options, format_option,
                       metric_option, pop_spec)
 from .. import rows
+from ..fields import STATUS_WRITERS
+from ..formats import footer
 from .output import clean_line, note, write
+
+
+def hint(message):
+    """A :class:`~smt_query.errors.QueryHint` (shown once on stderr as ``Warning: ...``)."""
+    import warnings
+    from ..errors import QueryHint
+    warnings.warn(QueryHint(message), stacklevel=2)
+
 
 DEFAULT_FIELDS = ",".join(rows.DEFAULT_FIELDS)
 
@@ -23,6 +33,11 @@ Examples:
   smt query --group-by optimizer.name,week --aggregate optimizer.lr
   smt query --where "metric.logL < -5e4" --metric logL --sort -metric.logL
   smt query 20201110-213237_87825b 20201110-213215_acd030 --format json --with-parameters
+
+\b
+Status words (--status, --tag, the status column) and what writes each:
+""" + "\n".join(f"  {word:<12} {who}" for word, who in STATUS_WRITERS.items()) + """
+A run that exits non-zero is 'failed'; 'crashed' comes from smttask, not Sumatra.
 """
 
 
@@ -35,13 +50,16 @@ Examples:
 @click.option("--count", is_flag=True, help="Print only the number of matching records.")
 @click.option("--fields", metavar="F1,F2",
               help=f"Columns to show (default: {DEFAULT_FIELDS}). Also: main_file, version, "
-                   "user, script_arguments, repeats, diff, stdout_stderr.")
+                   "user, script_arguments, repeats, diff, stdout_stderr, output_data (the "
+                   "output files' paths), input_data, executable.")
 @click.option("--param", "params", multiple=True, metavar="KEY",
               shell_complete=complete_with("keys"), help="Add a parameter column (dotted key; repeatable).")
 @metric_option
 @click.option("--with-parameters", is_flag=True,
-              help="Include each record's whole parameter set (json format).")
-@click.option("--sort", metavar="FIELD", help="Sort by a shown column; '-FIELD' for descending.")
+              help="Include each record's whole parameter set (json format only; in a "
+                   "table use --param KEY).")
+@click.option("--sort", metavar="KEY", help="Sort by a field or parameter key (shown or "
+              "not); '-KEY' for descending.")
 @click.option("--limit", type=click.IntRange(min=0), help="Show at most N records.")
 @click.option("--merged", is_flag=True,
               help="One row per label timestamp, with the count and mean duration.")
@@ -111,13 +129,21 @@ def query(labels, fmt, csv_raw, count, fields, params, metrics, with_parameters,
             _plot(view, plot, color, out)
             return
         field_list = [f.strip() for f in (fields or DEFAULT_FIELDS).split(",") if f.strip()]
+        if with_parameters and fmt != "json":
+            hint(f"--with-parameters applies to --format json only (in {fmt} format, "
+                 "show parameters with --param KEY)")
+        info = {}
         found, columns = rows.select_rows(view, field_list, params, fmt=fmt,
                                           with_parameters=with_parameters, merged=merged,
                                           group_by=list(group_by), aggregate=list(aggregate),
-                                          sort=sort, limit=limit, metrics=metrics)
+                                          sort=sort, limit=limit, metrics=metrics,
+                                          info=info)
         write(found, columns, fmt, csv_raw=csv_raw)
-        if not found and fmt == "table":
+        if fmt == "table" and not found:
             note("No records match.")
+        elif fmt == "table" and sys.stdout.isatty():   # for the reader, not for a pipe
+            note(footer(len(found), info.get("total"), "rows" if merged or group_by
+                        else "records"))
 
 
 def _save(lib, name, spec, force):

@@ -108,12 +108,14 @@ def span_q(start, end, open_end=False):
 
 
 def substring_q(column, text):
-    """Q: the text ``column`` contains ``text``, case-sensitively (Django's
-    ``__contains`` is case-insensitive on SQLite: LIKE; instr/strpos are not)."""
+    """Q: the text ``column`` (a name or an expression) contains ``text``,
+    case-sensitively (Django's ``__contains`` is case-insensitive on SQLite:
+    LIKE; instr/strpos are not)."""
     from django.db.models import F, Q, Value
     from django.db.models.functions import StrIndex
     from django.db.models.lookups import GreaterThan
-    return Q(GreaterThan(StrIndex(F(column), Value(text)), 0))
+    column = F(column) if isinstance(column, str) else column
+    return Q(GreaterThan(StrIndex(column, Value(text)), 0))
 
 
 def text_q(ctx, column, pattern):
@@ -126,6 +128,53 @@ def text_q(ctx, column, pattern):
     return glob_q(ctx, column, pattern)
 
 
+def folded_text_q(ctx, column, folded):
+    """Case-insensitive :func:`text_q`: the text ``column``, folded as
+    :meth:`str.lower` folds it, contains (or as a glob, matches) ``folded``,
+    a pattern already folded; None unless ``folded`` is ASCII (Python then
+    decides).
+
+    Exact for an ASCII pattern: of the characters beyond ASCII, only ``İ``
+    (U+0130, to ``i̇``, two characters) and the Kelvin sign (U+212A, to
+    ``k``) lower to text with ASCII in it, so the column has these two
+    replaced as Python does, then its ASCII letters lowered (SQLite's
+    ``lower()``, ASCII only; PostgreSQL's ``translate()``, which unlike its
+    ``lower()`` does not depend on the database's locale). Every other
+    character stays one character that no ASCII pattern character matches,
+    folded or not."""
+    from django.db.models import F
+    if dialect_of(ctx) is None or not folded.isascii() or not sql_text_ok(folded):
+        return None
+    column = _ascii_fold()(F(column))
+    if not is_glob(folded):
+        return substring_q(column, folded)
+    return _glob_on(ctx, column, folded)
+
+
+@functools.cache
+def _ascii_fold():
+    """The Django function behind :func:`folded_text_q` (made on first use)."""
+    from django.db.models import Func, TextField, Value
+    from django.db.models.functions import Replace
+
+    upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    class AsciiFold(Func):
+        function = "LOWER"
+        output_field = TextField()
+
+        def __init__(self, expression):
+            expression = Replace(Replace(expression, Value("\u0130"), Value("i\u0307")),
+                                 Value("\u212a"), Value("k"))
+            super().__init__(expression)
+
+        def as_postgresql(self, compiler, connection, **extra):
+            sql, params = compiler.compile(self.get_source_expressions()[0])
+            return f"TRANSLATE({sql}, %s, %s)", [*params, upper, upper.lower()]
+
+    return AsciiFold
+
+
 def glob_q(ctx, column, pattern):
     """Q: the whole text ``column`` matches the glob ``pattern`` as
     :func:`fnmatch.fnmatchcase` does (a pattern without ``* ? [`` is the
@@ -136,11 +185,18 @@ def glob_q(ctx, column, pattern):
         return None
     if not is_glob(pattern):
         return Q(**{column: pattern})
+    return _glob_on(ctx, F(column), pattern)
+
+
+def _glob_on(ctx, expression, pattern):
+    """Q: the text ``expression`` matches the glob ``pattern``, or None."""
+    from django.db.models import Q
+    dialect = dialect_of(ctx)
     if dialect.max_glob is not None and len(pattern) > dialect.max_glob:
         return None
     if matches_nothing(pattern):
         return never()                 # [z-a]: matches nothing
-    return Q(_glob_expression()(F(column), pattern))
+    return Q(_glob_expression()(expression, pattern))
 
 
 @functools.cache
