@@ -147,7 +147,8 @@ def test_nothing_matches_is_not_an_error(demo_project, tmp_path):
     out_file = tmp_path / "none.png"
     code, out, err = smt_query(demo_project.path, "--tag", "no-such-tag", "--plot",
                                "timestamp:optimizer.lr", "--out", str(out_file))
-    assert (code, out, err) == (0, "", "No records match.\n")
+    assert (code, out, err) == (0, "", "Warning: no record has the tag 'no-such-tag'\n"
+                                       "No records match.\n")
     assert not out_file.exists()
 
 
