@@ -21,7 +21,6 @@ Setting Django up is in :mod:`smt_query.storesetup`, maintenance (switching
 the class, indexes, tag rows) in :mod:`smt_query.storetools`; their public
 names are importable from here.
 """
-import json
 import os
 from contextlib import nullcontext
 
@@ -115,6 +114,13 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return connections[self.db_alias].vendor
 
     @property
+    def dialect(self):
+        """The SQL dialect of the store's database (:mod:`smt_query.where.dialect`),
+        or None for a database without one (Python decides every condition)."""
+        from .where.dialect import dialect_for
+        return dialect_for(self.vendor)
+
+    @property
     def record_ctype_id(self):
         """Content-type id under which tags point at records."""
         if self._record_ctype is None:
@@ -179,7 +185,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """The records of ``qs`` for a further query: its subquery, or if its
         condition reads parameters (costly to evaluate twice) the ``ids`` read."""
         from .where import reads_params
-        return _id_set(self.vendor, ids) if reads_params(qs) else _ids(qs)
+        return self.dialect.id_set(ids) if reads_params(qs) else _ids(qs)
 
     def load(self, qs):
         """Full Sumatra ``Record`` objects for ``qs``, in its order.
@@ -338,7 +344,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         if not ids:
             return
         conn, table = self._table(self.models.TaggedItem)
-        id_set = _id_set(self.vendor, ids)
+        id_set = self.dialect.id_set(ids)
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {table} (tag_id, content_type_id, object_id) "
                         f"SELECT %s, %s, ids.* FROM ({id_set.sql}) AS ids",
@@ -351,17 +357,11 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return conn, conn.ops.quote_name(model._meta.db_table)
 
     def _begin_write(self):
-        """On SQLite, take the database's write lock now, before reading.
-
-        A deferred SQLite transaction that reads and then writes fails at
-        once with "database is locked" when another process got the write
-        lock in between (SQLite cannot wait there without risking a deadlock).
-        Writing first makes it wait its turn (the busy timeout) instead.
-        """
-        if self.vendor == "sqlite":
-            from django.db import connections
-            with connections[self.db_alias].cursor() as cur:
-                cur.execute("UPDATE django_store_tag SET name = name WHERE 0 = 1")
+        """Take what the database needs to write safely, before reading
+        (SQLite: its write lock; see the dialect's ``begin_write``)."""
+        from django.db import connections
+        with connections[self.db_alias].cursor() as cur:
+            self.dialect.begin_write(cur)
 
     def _lock_columns(self, ids):
         """Lock the rows of ``ids`` until the end of the transaction; return
@@ -369,11 +369,12 @@ class QueryDjangoRecordStore(DjangoRecordStore):
 
         Every writer locks in ascending ``db_id`` order, so concurrent
         retags of overlapping record sets wait for each other instead of
-        deadlocking. (SQLite: the database write lock already serialises.)
+        deadlocking (where the dialect ``locks_rows``; SQLite's write lock
+        already serialises).
         """
         ids = sorted(set(ids))
         Record = self.models.Record.objects.using(self.db_alias)
-        if self.vendor != "sqlite":
+        if self.dialect.locks_rows:
             Record = Record.select_for_update()
         columns = {}
         for chunk in _chunks(ids):
@@ -385,16 +386,9 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """Write Sumatra's ``Record.tags`` column: ``columns`` is ``{db_id: value}``
         (one statement per chunk)."""
         conn, table = self._table(self.models.Record)
-        items = sorted(columns.items())
         with conn.cursor() as cur:
-            for chunk in _chunks(items):
-                if self.vendor == "postgresql":
-                    cur.execute(f"UPDATE {table} SET tags = v.tags FROM unnest("
-                                "CAST(%s AS integer[]), CAST(%s AS text[])) AS v(id, tags) "
-                                "WHERE db_id = v.id", ([i for i, _ in chunk], [c for _, c in chunk]))
-                else:    # SQLite runs in-process: a prepared statement per row is cheap
-                    cur.executemany(f"UPDATE {table} SET tags = %s WHERE db_id = %s",
-                                    [(c, i) for i, c in chunk])
+            for chunk in _chunks(sorted(columns.items())):
+                self.dialect.write_column(cur, table, conn.ops.quote_name("tags"), chunk)
 
     def _sync_tag_rows(self, columns):
         """Make the Tag/TaggedItem rows of the records ``{db_id: tags column}``
@@ -518,6 +512,7 @@ class SQLContext:
         self.models = store.models
         self.alias = store.db_alias
         self.vendor = store.vendor
+        self.dialect = store.dialect
         self.record_ctype_id = store.record_ctype_id
         self._tag_names = None
 
@@ -536,16 +531,6 @@ class SQLContext:
 def _ids(qs):
     """``qs`` as a subquery of record ids (unordered, unless a slice needs the order)."""
     return qs.values("db_id") if qs.query.is_sliced else qs.order_by().values("db_id")
-
-
-def _id_set(vendor, ids):
-    """A subquery yielding the integers ``ids``, passed as one parameter
-    (no limit on how many)."""
-    from django.db.models.expressions import RawSQL
-    if vendor == "postgresql":   # array text: parsed far faster than ARRAY[...] of 100k items
-        return RawSQL("SELECT unnest(CAST(%s AS integer[]))",
-                      ("{%s}" % ",".join(map(str, ids)),))
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(list(ids)),))
 
 
 def _chunks(ids, size=5000):

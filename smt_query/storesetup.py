@@ -6,6 +6,7 @@ import os
 from sumatra.recordstore import django_store as _sumatra_django
 
 from .errors import QueryError
+from .where.dialect import dialect_for, dialect_of_engine, engine_key, uri_scheme
 
 
 class StoreMissing(QueryError):
@@ -27,12 +28,16 @@ def _db_config():
 def _db_key(db):
     """What identifies a database in a ``DATABASES`` entry (Sumatra's ``db_id``,
     with the engine names of one backend made equal)."""
-    engine = db.get("ENGINE") or ""
-    engine = engine.replace("postgresql_psycopg2", "postgresql")
     name = db.get("NAME") or ""
-    if "sqlite" in engine and name != ":memory:":
+    if _is_file(db):
         name = os.path.abspath(name)
-    return engine, name, db.get("HOST") or "", str(db.get("PORT") or "")
+    return engine_key(db.get("ENGINE")), name, db.get("HOST") or "", str(db.get("PORT") or "")
+
+
+def _is_file(db):
+    """Whether the ``DATABASES`` entry ``db`` is a database file."""
+    dialect = dialect_of_engine(db.get("ENGINE"))
+    return dialect is not None and dialect.is_file(db)
 
 
 def _django_alias(db):
@@ -93,7 +98,7 @@ def _migrate(alias):
     from django.core import management
     from django.db import DatabaseError, connections
     db = connections.settings[alias]
-    if "sqlite" in db["ENGINE"]:
+    if _is_file(db):
         os.makedirs(os.path.dirname(db["NAME"]) or ".", exist_ok=True)
     try:
         management.call_command("migrate", run_syncdb=True, database=alias,
@@ -115,25 +120,16 @@ def _check_ready(alias):
 def _missing_database(alias):
     """A :class:`StoreMissing` if ``alias`` names a PostgreSQL database that its
     server says does not exist; None when it exists or the server cannot tell."""
-    from django.db import DatabaseError, connections
+    from django.db import connections
     conn = connections[alias]
-    if conn.vendor != "postgresql":
+    dialect = dialect_for(conn.vendor)
+    if dialect is None or not dialect.database_missing(conn):
         return None
     name = conn.settings_dict["NAME"]
-    probe = type(conn)({**conn.settings_dict, "NAME": "postgres"}, alias="smt_query_probe")
-    try:
-        with probe.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone():
-                return None
-    except DatabaseError:
-        return None
-    finally:
-        probe.close()
     where = conn.settings_dict.get("HOST") or "localhost"
     if conn.settings_dict.get("PORT"):
         where += ":%s" % conn.settings_dict["PORT"]
-    return StoreMissing(f"the record store is missing: PostgreSQL at {where} has no database "
+    return StoreMissing(f"the record store is missing: {conn.display_name} at {where} has no database "
                         f"{name!r} (nothing was created)")
 
 
@@ -142,7 +138,7 @@ def require_store(uri):
     not exist: read-only commands must not create an empty store. (A missing
     PostgreSQL database is reported when the store is first used.)"""
     db = _db_config().uri_to_db(uri)
-    if "sqlite" in db["ENGINE"] and not os.path.exists(db["NAME"]):
+    if _is_file(db) and not os.path.exists(db["NAME"]):
         raise StoreMissing(f"the record store is missing: no file {db['NAME']} "
                            "(nothing was created)")
 
@@ -177,24 +173,19 @@ def configure_django():
 
 
 def _no_jit(sender, connection, **kwargs):
-    """Turn PostgreSQL's JIT compilation off on our stores' connections: on
-    ``where`` queries over many parameter sets it costs seconds (once per
-    parallel worker) and saves little. Results are the same; only this session
-    of the connection is affected."""
-    if connection.vendor == "postgresql" and connection.alias in _OUR_ALIASES:
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
+    """The dialect's session settings on our stores' connections (PostgreSQL:
+    JIT compilation off)."""
+    dialect = dialect_for(connection.vendor)
+    if dialect is not None and connection.alias in _OUR_ALIASES:
+        dialect.on_connect(connection)
 
 
 def _uri_of(db):
     """A store URI (as in ``.smt/project``) for the Django ``DATABASES`` entry ``db``."""
     from urllib.parse import quote
-    engine = db.get("ENGINE") or ""
-    if "sqlite" in engine:
-        return db["NAME"]
-    scheme = ("postgres" if "postgresql" in engine else "mysql" if "mysql" in engine else None)
+    scheme = uri_scheme(db.get("ENGINE"))
     if scheme is None:
-        raise QueryError(f"a Sumatra record store is SQLite, PostgreSQL or MySQL, not {engine!r}")
+        return db["NAME"]
     auth = quote(db.get("USER") or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")
