@@ -27,10 +27,25 @@ def mirror_models():
     """A namespace of the mirror models (``Record``, ``ParameterSet``,
     ``PlatformInformation``, ``DataKey``, ``Project``), defined on first use;
     Django must be set up."""
+    from django.apps import AppConfig
     from django.apps.registry import Apps
     from django.db import models
 
-    registry = Apps(installed_apps=())
+    class MirrorApp(AppConfig):
+        """The app of the mirror models in their registry (no module of its
+        own, as the app stubs of Django's migration states)."""
+
+        def __init__(self):
+            self.name = self.label = APP_LABEL
+            self.verbose_name = "Sumatra's tables, read only"
+            self.module = self.models_module = self.apps = None
+            self.models = {}
+
+        def import_models(self):
+            self.models = self.apps.all_models[self.label]
+
+    # an app config, so that reverse relations (record.platforms <-> platform.record) resolve
+    registry = Apps(installed_apps=[MirrorApp()])
     keep = models.DO_NOTHING   # read only: nothing is deleted through these
 
     def meta(table):

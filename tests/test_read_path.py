@@ -121,6 +121,13 @@ def test_mirror_models_name_sumatras_tables_and_fields(demo_project):
             if isinstance(field, ManyToManyField):
                 assert (field.m2m_db_table(), field.m2m_column_name(), field.m2m_reverse_name()) \
                     == (other.m2m_db_table(), other.m2m_column_name(), other.m2m_reverse_name())
+    # the relations the filters follow, both ways (Exists subqueries, joins)
+    for model, name in (("Record", "parameters"), ("Record", "platforms"), ("Record", "project"),
+                        ("Record", "output_data"), ("PlatformInformation", "record"),
+                        ("DataKey", "output_from_record"), ("ParameterSet", "record")):
+        ours = getattr(mirror, model)._meta.get_field(name)
+        theirs = getattr(sumatra, model)._meta.get_field(name)
+        assert ours.related_model.__name__ == theirs.related_model.__name__, (model, name)
 
 
 PYTHON = textwrap.dedent("""
