@@ -112,7 +112,7 @@ def light_ready(alias):
     from django.conf import settings
     if alias in _light["ready"]:
         return
-    if not settings.configured:
+    if not settings.configured and _light["databases"] and _SUMATRA_DJANGO not in sys.modules:
         from . import process
         settings.configure(**LIGHT_SETTINGS, DATABASES=dict(_light["databases"]))
         _light["configured"] = True
@@ -120,6 +120,8 @@ def light_ready(alias):
         process.apply()
         process.setup_django()
     if not (_light["configured"] and alias in _light["uris"] and _migrated(alias)):
+        if _light["uris"] and not _light["configured"]:   # Sumatra's set-up came first
+            _name_light_databases(_db_config())
         configure_django()
         _check_ready(alias)
     _light["ready"].add(alias)
