@@ -6,7 +6,7 @@ values, tags, and the rule of what runs in SQL and what falls back to
 Python); it works over any model set with Sumatra's model and field names.
 :class:`~smt_query.recordstore.QueryDjangoRecordStore` has it over
 Sumatra's models; :class:`ReadStore`, the store of a view on the light
-read path, over the mirror models (:mod:`smt_query.mirror`), and it hands
+read path, over the mirror models (``smt_query.mirror``), and it hands
 full records and tagging to the ``QueryDjangoRecordStore`` over the same
 database, made when first asked for (:attr:`ReadStore.full`).
 """
@@ -41,7 +41,7 @@ class RecordQueries:
 
     @property
     def dialect(self):
-        """The SQL dialect of the store's database (:mod:`smt_query.where.dialect`),
+        """The SQL dialect of the store's database (``smt_query.where.dialect``),
         or None for a database without one (Python decides every condition)."""
         from .where.dialect import dialect_for
         return dialect_for(self.vendor)
@@ -180,7 +180,7 @@ class ReadStore(RecordQueries):
 
     @property
     def read_models(self):
-        """The mirror models (:mod:`smt_query.mirror`; sets Django up)."""
+        """The mirror models (``smt_query.mirror``; sets Django up)."""
         from .mirror import mirror_models
         from .storesetup import light_ready
         light_ready(self._alias)

@@ -40,7 +40,7 @@ StoreMissing.__module__ = __name__   # its public home
 @sync_entry_class   # Django calls from a Jupyter cell run in a worker thread
 class QueryDjangoRecordStore(RecordQueries, DjangoRecordStore):
     """Sumatra's Django record store, with SQL filtering and bulk loading
-    (the queries: :class:`~smt_query.readstore.RecordQueries`)."""
+    (the queries: ``smt_query.readstore.RecordQueries``)."""
 
     def __init__(self, db_file=".smt/records"):
         db_file = os.path.expanduser(db_file)
@@ -104,7 +104,7 @@ class QueryDjangoRecordStore(RecordQueries, DjangoRecordStore):
 
     @property
     def read_models(self):
-        """The models queries read (:class:`~smt_query.readstore.RecordQueries`):
+        """The models queries read (``smt_query.readstore.RecordQueries``):
         Sumatra's, as the admin and Sumatra's own commands use them."""
         return self._get_models()
 
