@@ -3,9 +3,13 @@
 Runs ``smt query --after 20200912 --before 20200916 --count`` in the demo
 project of ``--records`` records (built once with :mod:`smt_query.demo` and
 kept in a cache directory) and ``python -c "import django"`` in the same run,
-interleaved, each ``--repeat`` times, and reports the best wall time of each
-and their ratio. The machine's load average is printed with them: compare
-ratios, and absolute times only from an idle machine.
+interleaved, each ``--repeat`` times, and reports the best wall and CPU time
+of each and their ratio; ``python -c "import django.db.models"`` (the ORM
+alone, the floor of any query through it) runs with them. The machine's load
+average is printed too: compare ratios (CPU time varies far less than wall
+time on a loaded machine), and absolute times only from an idle machine. It
+also says which heavy modules the query imported (none expected: the read
+path runs on the mirror models, :mod:`smt_query.mirror`).
 
 Target: the query within 2x of ``import django``, and under 0.6 s on an idle
 2-core machine.
@@ -29,6 +33,17 @@ CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cac
                      "smt-query-bench")
 QUERY = ["query", "--after", "20200912", "--before", "20200916", "--count"]
 BASELINE = [sys.executable, "-c", "import django"]
+ORM = [sys.executable, "-c", "import django.db.models"]
+#: Modules a read-only query should not import.
+HEAVY = ("sumatra.recordstore.django_store.models", "sumatra.recordstore", "sumatra.projects",
+         "numpy", "pandas")
+# Runs `smt` as its script does, then lists the heavy modules it imported.
+PROBE = ("import atexit, sys\n"
+         "atexit.register(lambda: print('HEAVY:' + ','.join(sorted(set(%r) & set(sys.modules))),"
+         " file=sys.stderr))\n"
+         "sys.argv = ['smt'] + sys.argv[1:]\n"
+         "from sumatra.cli import smt\n"
+         "sys.exit(smt())\n" % (HEAVY,))
 
 
 def demo_project(records, store=None):
@@ -54,6 +69,13 @@ def run(cmd, cwd):
     return elapsed, cpu, done.stdout.strip()
 
 
+def heavy_imports(path):
+    """The heavy modules (:data:`HEAVY`) the query imports."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *QUERY], cwd=path,
+                          capture_output=True, text=True)
+    return done.stderr.rpartition("HEAVY:")[2].strip() or "none"
+
+
 def import_profile(path, top=15):
     """The largest cumulative imports of the query (``python -X importtime``)."""
     done = subprocess.run([sys.executable, "-X", "importtime", SMT, *QUERY], cwd=path,
@@ -77,22 +99,27 @@ def main(argv=None):
                         help="also show the largest imports of the query")
     args = parser.parse_args(argv)
     path = args.project or demo_project(args.records, args.store)
-    query, django_, count = [], [], None
+    query, django_, orm, count = [], [], [], None
     for _ in range(args.repeat):
         *times, count = run([SMT, *QUERY], path)
         query.append(times)
         django_.append(run(BASELINE, path)[:2])
+        orm.append(run(ORM, path)[:2])
     load = os.getloadavg()[0]
     print(f"project: {path} ({count} matching records)")
     print(f"load average (1 min): {load:.2f} on {os.cpu_count()} CPUs")
+    print(f"heavy modules the query imports: {heavy_imports(path)}")
     for name, times in ((f"smt {' '.join(QUERY)}", query),
-                        ("python -c 'import django'", django_)):
+                        ("python -c 'import django'", django_),
+                        ("python -c 'import django.db.models'", orm)):
         walls = sorted(t for t, _ in times)
         print(f"{name}: wall best {walls[0]:.3f} s (median {walls[len(walls) // 2]:.3f} s), "
               f"CPU best {min(c for _, c in times):.3f} s")
     print(f"ratio, wall best/best: {min(query)[0] / min(django_)[0]:.1f}x; CPU best/best: "
           f"{min(c for _, c in query) / min(c for _, c in django_):.1f}x  "
           "(target: 2x; under 0.6 s on an idle machine)")
+    print(f"ratio to the ORM alone, CPU best/best: "
+          f"{min(c for _, c in query) / min(c for _, c in orm):.1f}x")
     if args.importtime:
         print("largest imports of the query (cumulative):")
         import_profile(path)

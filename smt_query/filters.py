@@ -35,13 +35,13 @@ import math
 from . import where
 from .dates import as_utc, check_date, date_span, on_span, parse_duration
 from .errors import QueryError, did_you_mean, shown
-from .fields import FIELD_KINDS, STATUSES, status_tag, status_words
+from .fields import FIELD_KINDS, STATUSES, is_status_tag, status_tag, status_words
 from .params import NO_VALUE, get_task_param
 from .where.globs import GLOB_CHARS, glob_match, glob_regex, is_glob  # noqa: F401 (importable here)
 from .where.qfields import folded_text_q, glob_q, in_set, span_q, tags_q, text_q
 from .where.sqltext import sql_text_ok
 
-__all__ = ["FILTERS", "Filter", "FunctionFilter", "Option", "STATUSES", "UnknownFilter",
+__all__ = ["FILTERS", "Filter", "FunctionFilter", "Option", "STATUSES", "Sidebar", "UnknownFilter",
            "get_filter",
            "glob_match", "glob_regex", "literal_tag", "register_filter", "spec_options",
            "sql_form_of"]
@@ -65,14 +65,15 @@ class Option:
     value to keep; ``type_name`` names such values in ``--help``;
     ``choices`` restricts them; ``complete`` names a shell completion of
     :mod:`smt_query.cli.complete`. A ``positional`` option is the command's
-    arguments, not a flag.
+    arguments, not a flag. ``sidebar``: how the admin offers it in its list
+    (a :class:`Sidebar`; the admin's list filter is generated from it).
     """
 
     def __init__(self, key, help, *, how="each", metavar=None, multiple=None, arg=None,
                  convert=None, type_name=None, choices=None, complete=None, positional=False,
-                 value=None):
+                 value=None, sidebar=None):
         self.key, self.help, self.how, self.metavar, self.arg = key, help, how, metavar, arg
-        self.value = value
+        self.value, self.sidebar = value, sidebar
         self.multiple = how in ("all", "each") if multiple is None else multiple
         self.convert, self.type_name, self.choices = convert, type_name, choices
         self.complete, self.positional = complete, positional
@@ -85,6 +86,60 @@ class Option:
 
     def __repr__(self):
         return f"Option({self.key!r} -> {self.filter}, {self.how})"
+
+
+class Sidebar:
+    """How the admin offers a filter in its record list, the way django-filter's
+    filters carry their form field: :mod:`smt_query.admin.lists` generates a
+    list filter from each option that has one (query-string key: the option's).
+
+    ``title`` heads it; ``choices(records, ctx)`` gives the values listed (a
+    queryset of the project's records and the store's ``SQLContext``; None:
+    no sidebar entry, the value comes from a box above the list); ``make``
+    builds the library filter of a chosen value (default: the option's filter
+    with that value); with ``several``, choosing values keeps the records
+    matching all of them (the query string lists them comma-separated and
+    ``make`` gets the list).
+    """
+
+    def __init__(self, title, choices=None, make=None, several=False):
+        self.title, self.choices, self.make, self.several = title, choices, make, several
+
+    def filter_for(self, option, value):
+        """The library filter of the chosen ``value`` (a list if ``several``)."""
+        if self.make is not None:
+            return self.make(value)
+        return get_filter(option.filter)(value)
+
+
+def most_used(column, limit=30):
+    """Sidebar choices: the ``limit`` most used values of a record column, or of
+    a related model's column (``"platforms__network_name"``), blanks left out."""
+    def choices(records, ctx):
+        from django.db.models import Count
+        rows = (records.order_by().exclude(**{f"{column}__isnull": True})
+                .values_list(column).annotate(n=Count("pk")).order_by("-n", column)[:limit])
+        return [value for value, _ in rows if value]
+    return choices
+
+
+def exact_field(column):
+    """Sidebar ``make``: the records whose ``column`` is exactly the chosen value."""
+    return lambda value: get_filter("where")(where.Compare(where.Field(column), "==", value))
+
+
+def literal_glob(text):
+    """A glob matching exactly ``text`` (``*``, ``?``, ``[`` escaped)."""
+    return GLOB_CHARS.sub(lambda m: f"[{m.group()}]", text)
+
+
+def _user_tag_choices(records, ctx):
+    return [name for name in ctx.tag_names() if not is_status_tag(name)]
+
+
+def _status_choices(records, ctx):
+    names = set(ctx.tag_names())
+    return [word for word in STATUSES if status_tag(word) in names]
 
 
 def spec_options():
@@ -329,7 +384,7 @@ def literal_tag(name):
     ``literal_tag("finished") == "[f]inished"``)."""
     if not isinstance(name, str) or not name:
         raise QueryError(f"a tag must be a non-empty string, not {name!r}")
-    term = GLOB_CHARS.sub(lambda m: f"[{m.group()}]", name)
+    term = literal_glob(name)
     if term in STATUSES:
         term = f"[{term[0]}]{term[1:]}"
     return term
@@ -373,7 +428,9 @@ class AllTags(TagsFilter):
     options = [Option(
         "tag", "Records carrying this tag (exactly; repeat: all of them). 'finished' also "
         "matches '_finished_'; globs such as 'fig*' work; brackets make a tag literal: "
-        "'fig[*]' is the tag 'fig*'.", how="all", metavar="TAG", complete="tags")]
+        "'fig[*]' is the tag 'fig*'.", how="all", metavar="TAG", complete="tags",
+        sidebar=Sidebar("tag", _user_tag_choices, several=True,   # names: literal
+                        make=lambda names: AllTags(*map(literal_tag, names))))]
 
     def test(self, record):
         return all(t.found_in(record.tags) for t in self.terms)
@@ -427,7 +484,7 @@ class StatusFilter(AnyTag):
     (finished, crashed, killed, running, initialized, ...)."""
 
     options = [Option("status", "Records with this Sumatra status (repeat: any of them).",
-                      how="all", choices=STATUSES)]
+                      how="all", choices=STATUSES, sidebar=Sidebar("status", _status_choices))]
 
     def __init__(self, *statuses):
         words = _flatten(statuses)
@@ -611,7 +668,9 @@ _text_filter("user", "Keep records whose user contains `pattern` (or matches the
              smart_case=True)
 _text_filter("main_file", "Keep records whose main file contains `pattern` (or matches "
              "the glob)." + _SMART, Option("main_file", "Main file contains PATH (smart case).",
-                                           metavar="PATH"), smart_case=True)
+                                           metavar="PATH", sidebar=Sidebar(
+                                               "main file", most_used("main_file"),
+                                               exact_field("main_file"))), smart_case=True)
 _text_filter("script_arguments", "Keep records whose script arguments contain `pattern`.")
 _text_filter("stdout_stderr", "Keep records whose captured output contains `pattern`.")
 
@@ -619,7 +678,8 @@ _text_filter("stdout_stderr", "Keep records whose captured output contains `patt
 class VersionFilter(Filter):
     """Keep records whose code version begins with `prefix`."""
 
-    options = [Option("version", "Code version starts with PREFIX.", metavar="PREFIX")]
+    options = [Option("version", "Code version starts with PREFIX.", metavar="PREFIX",
+                      sidebar=Sidebar("version", most_used("version"), exact_field("version")))]
 
     def __init__(self, prefix):
         if not isinstance(prefix, str):
@@ -649,7 +709,9 @@ class PlatformFilter(Filter):
 
     options = [Option("platform", "Records run on a machine whose host name, system (Linux), "
                       "machine (x86_64) or processor matches PATTERN, exactly or as a glob "
-                      "such as 'node*' (repeat: all of them).", metavar="PATTERN")]
+                      "such as 'node*' (repeat: all of them).", metavar="PATTERN",
+                      sidebar=Sidebar("platform", most_used("platforms__network_name"),
+                                      lambda host: PlatformFilter(literal_glob(host))))]
     #: The attributes of Sumatra's PlatformInformation matched.
     fields = ("network_name", "system_name", "machine", "processor")
 
@@ -753,7 +815,7 @@ class WhereFilter(Filter):
 
     options = [Option("where", "Condition on parameters and fields, e.g. \"optimizer.lr >= 1e-3 "
                       "and model.activation == 'relu'\" (repeatable; see the docs).",
-                      metavar="EXPR", complete="keys")]
+                      metavar="EXPR", complete="keys", sidebar=Sidebar("parameters"))]
     reads_parameters = True
 
     def __init__(self, expression):

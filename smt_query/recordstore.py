@@ -21,28 +21,26 @@ Setting Django up is in :mod:`smt_query.storesetup`, maintenance (switching
 the class, indexes, tag rows) in :mod:`smt_query.storetools`; their public
 names are importable from here.
 """
-import json
 import os
-from contextlib import nullcontext
 
 from sumatra.recordstore.django_store import DjangoRecordStore
 
 from .asyncguard import sync_entry_class
 from .errors import QueryError
-from .fields import ROW_FIELDS, TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
+from .fields import TAG_COLUMN_MAX, TAG_MAX, check_tag, split_tags, tag_column
+from .readstore import (EXTRA_FIELDS, MAX_IN, RecordQueries, SQLContext,  # noqa: F401
+                        _ids)
 from .storesetup import (_BROKEN, _OUR_ALIASES, StoreMissing, _check_ready,  # noqa: F401
-                         _db_config, _no_jit, _register_database, _uri_of, configure_django,
-                         require_store)
+                         _db_config, _no_jit, _register_database, _uri_of, _watch,
+                         configure_django, require_store)
 
 StoreMissing.__module__ = __name__   # its public home
 
-#: Most values put in one SQL ``IN (...)`` list (SQLite may allow only 32766).
-MAX_IN = 30000
-
 
 @sync_entry_class   # Django calls from a Jupyter cell run in a worker thread
-class QueryDjangoRecordStore(DjangoRecordStore):
-    """Sumatra's Django record store, with SQL filtering and bulk loading."""
+class QueryDjangoRecordStore(RecordQueries, DjangoRecordStore):
+    """Sumatra's Django record store, with SQL filtering and bulk loading
+    (the queries: ``smt_query.readstore.RecordQueries``)."""
 
     def __init__(self, db_file=".smt/records"):
         db_file = os.path.expanduser(db_file)
@@ -67,15 +65,11 @@ class QueryDjangoRecordStore(DjangoRecordStore):
 
     def _bind(self, db_file, alias):
         """The initialisation every way of making a store runs."""
-        from django.db.backends.signals import connection_created
         self._db_file = db_file
         self._db_label = alias
         self._record_ctype = None
-        #: Whether ``where`` conditions on parameters run in SQL: False once the
-        #: database refused a stored parameter set (``where.unreadable_params``).
         self.params_in_sql = True
-        _OUR_ALIASES.add(alias)
-        connection_created.connect(_no_jit, dispatch_uid="smt_query.no_jit")
+        _watch(alias)
 
     def __setstate__(self, state):
         self.__init__(state["db_file"])
@@ -109,10 +103,10 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return self._db_label
 
     @property
-    def vendor(self):
-        """``"sqlite"`` or ``"postgresql"`` (or another Django vendor name)."""
-        from django.db import connections
-        return connections[self.db_alias].vendor
+    def read_models(self):
+        """The models queries read (``smt_query.readstore.RecordQueries``):
+        Sumatra's, as the admin and Sumatra's own commands use them."""
+        return self._get_models()
 
     @property
     def record_ctype_id(self):
@@ -124,63 +118,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
                 self.db_alias).get_for_model(models.Record).pk
         return self._record_ctype
 
-    # -- querying ----------------------------------------------------------
-    def queryset(self, project_name):
-        """All records of ``project_name``, newest first (ties: label, descending)."""
-        return (self.models.Record.objects.using(self.db_alias)
-                .filter(project__id=project_name).order_by("-timestamp", "-label"))
-
-    def context(self):
-        """The :class:`SQLContext` filters compile against."""
-        return SQLContext(self)
-
-    def values(self, qs, fields=ROW_FIELDS, tags=True):
-        """Rows of ``qs`` as dicts of plain column values (one query).
-
-        With ``tags``, each row gets ``"tags"``: the sorted list of its tags,
-        read from the record's ``tags`` column (see :meth:`tags_of`).
-        Unknown field names raise :class:`~smt_query.errors.QueryError`.
-        """
-        from .errors import QueryError
-        bad = [f for f in fields if f not in ROW_FIELDS and f not in EXTRA_FIELDS]
-        if bad:
-            raise QueryError(f"unknown field {bad[0]!r}; known fields: "
-                             + ", ".join(ROW_FIELDS + tuple(EXTRA_FIELDS) + ("tags",)))
-        columns = ["db_id"] + [EXTRA_FIELDS.get(f, f) for f in fields] + ["tags"] * bool(tags)
-        rows = []
-        for values in qs.values_list(*columns):
-            row = dict(zip(fields, values[1:]))
-            row["db_id"] = values[0]
-            if tags:
-                row["tags"] = sorted(split_tags(values[-1]))
-            rows.append(row)
-        return rows
-
-    def tags_of(self, records):
-        """``{db_id: set of tag names}`` for ``records`` (a queryset, a
-        subquery of record ids or a list of ids; one query); records without
-        tags are left out.
-
-        Tags are read from the record's own ``tags`` column, the truth for
-        every store Sumatra writes: its Tag/TaggedItem rows go to Django's
-        *default* database only, so they can be missing or stale in a store
-        written through another alias (``smt sync A B``).
-        """
-        ids = _ids(records) if hasattr(records, "query") else records
-        out = {}
-        for db_id, column in self.models.Record.objects.using(self.db_alias).filter(
-                db_id__in=ids).values_list("db_id", "tags"):
-            tags = split_tags(column)
-            if tags:
-                out[db_id] = tags
-        return out
-
-    def _id_source(self, qs, ids):
-        """The records of ``qs`` for a further query: its subquery, or if its
-        condition reads parameters (costly to evaluate twice) the ``ids`` read."""
-        from .where import reads_params
-        return _id_set(self.vendor, ids) if reads_params(qs) else _ids(qs)
-
+    # -- full records --------------------------------------------------------
     def load(self, qs):
         """Full Sumatra ``Record`` objects for ``qs``, in its order.
 
@@ -190,71 +128,6 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """
         from .loader import Loader
         return Loader(self, qs).records()
-
-    def label_exists(self, project_name, labels):
-        """The subset of ``labels`` that exist in the project."""
-        return set(self.queryset(project_name).filter(label__in=list(labels))
-                   .values_list("label", flat=True))
-
-    # -- running filters: SQL, or Python where the database refuses -------
-    def fall_back(self, run, too_large=None, again=None):
-        """``run()`` (in a savepoint if a transaction is open, so that it stays
-        usable after an error). If the database refuses a stored parameter set
-        that a pushed-down condition reads (``where.unreadable_params``),
-        parameters are read in Python from then on (``params_in_sql``) and
-        ``run()`` runs again, after ``again()``; likewise if it refuses the
-        query as too large or too deeply nested (``where.query_too_large``)
-        and ``too_large()`` returns True (e.g. having moved every filter to
-        Python). Any other error is raised. The one rule of views and the admin."""
-        from django.db import DatabaseError, connections, transaction
-        from .where import query_too_large, unreadable_params
-        while True:
-            nested = connections[self.db_alias].in_atomic_block
-            try:
-                with transaction.atomic(using=self.db_alias) if nested else nullcontext():
-                    return run()
-            except DatabaseError as exc:
-                if too_large is not None and query_too_large(exc) and too_large():
-                    pass
-                elif self.params_in_sql and unreadable_params(exc):
-                    self.params_in_sql = False
-                else:
-                    raise
-            if again is not None:
-                again()
-
-    def narrow(self, queryset, fltr, python_labels, ctx=None):
-        """``queryset`` narrowed by the library filter ``fltr``: by its SQL form,
-        or else by the labels ``python_labels(fltr)`` returns (running it in
-        Python, e.g. through a view). A condition on parameters is read once,
-        as ids (parsing every stored set once, not for each count and page); a
-        stored set the database refuses moves parameters to Python
-        (:meth:`fall_back`). More kept labels than ``MAX_IN`` (either way
-        round) is a :class:`~smt_query.errors.QueryError`. ``ctx``: the
-        :class:`SQLContext` to use."""
-        ctx = ctx or self.context()
-
-        def in_sql():
-            q = fltr.to_q(ctx)
-            if q is None:
-                return None
-            if getattr(getattr(fltr, "expr", None), "uses_params", False):
-                ids = list(queryset.filter(q).order_by().values_list("db_id", flat=True)
-                           [:MAX_IN + 1])
-                if len(ids) <= MAX_IN:
-                    return queryset.filter(db_id__in=ids)
-            return queryset.filter(q)
-        narrowed = self.fall_back(in_sql)
-        if narrowed is not None:
-            return narrowed
-        kept = set(python_labels(fltr))
-        if len(kept) <= MAX_IN:
-            return queryset.filter(label__in=kept)
-        others = set(queryset.order_by().values_list("label", flat=True)) - kept
-        if len(others) <= MAX_IN:
-            return queryset.exclude(label__in=others)
-        raise QueryError(f"{fltr!r} runs in Python and keeps {len(kept)} records, too many to "
-                         "list in SQL; narrow it down with tags or dates first")
 
     # -- tagging -----------------------------------------------------------
     def add_tag(self, records, tag):
@@ -338,7 +211,7 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         if not ids:
             return
         conn, table = self._table(self.models.TaggedItem)
-        id_set = _id_set(self.vendor, ids)
+        id_set = self.dialect.id_set(ids)
         with conn.cursor() as cur:
             cur.execute(f"INSERT INTO {table} (tag_id, content_type_id, object_id) "
                         f"SELECT %s, %s, ids.* FROM ({id_set.sql}) AS ids",
@@ -351,17 +224,11 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         return conn, conn.ops.quote_name(model._meta.db_table)
 
     def _begin_write(self):
-        """On SQLite, take the database's write lock now, before reading.
-
-        A deferred SQLite transaction that reads and then writes fails at
-        once with "database is locked" when another process got the write
-        lock in between (SQLite cannot wait there without risking a deadlock).
-        Writing first makes it wait its turn (the busy timeout) instead.
-        """
-        if self.vendor == "sqlite":
-            from django.db import connections
-            with connections[self.db_alias].cursor() as cur:
-                cur.execute("UPDATE django_store_tag SET name = name WHERE 0 = 1")
+        """Take what the database needs to write safely, before reading
+        (SQLite: its write lock; see the dialect's ``begin_write``)."""
+        from django.db import connections
+        with connections[self.db_alias].cursor() as cur:
+            self.dialect.begin_write(cur)
 
     def _lock_columns(self, ids):
         """Lock the rows of ``ids`` until the end of the transaction; return
@@ -369,11 +236,12 @@ class QueryDjangoRecordStore(DjangoRecordStore):
 
         Every writer locks in ascending ``db_id`` order, so concurrent
         retags of overlapping record sets wait for each other instead of
-        deadlocking. (SQLite: the database write lock already serialises.)
+        deadlocking (where the dialect ``locks_rows``; SQLite's write lock
+        already serialises).
         """
         ids = sorted(set(ids))
         Record = self.models.Record.objects.using(self.db_alias)
-        if self.vendor != "sqlite":
+        if self.dialect.locks_rows:
             Record = Record.select_for_update()
         columns = {}
         for chunk in _chunks(ids):
@@ -385,16 +253,9 @@ class QueryDjangoRecordStore(DjangoRecordStore):
         """Write Sumatra's ``Record.tags`` column: ``columns`` is ``{db_id: value}``
         (one statement per chunk)."""
         conn, table = self._table(self.models.Record)
-        items = sorted(columns.items())
         with conn.cursor() as cur:
-            for chunk in _chunks(items):
-                if self.vendor == "postgresql":
-                    cur.execute(f"UPDATE {table} SET tags = v.tags FROM unnest("
-                                "CAST(%s AS integer[]), CAST(%s AS text[])) AS v(id, tags) "
-                                "WHERE db_id = v.id", ([i for i, _ in chunk], [c for _, c in chunk]))
-                else:    # SQLite runs in-process: a prepared statement per row is cheap
-                    cur.executemany(f"UPDATE {table} SET tags = %s WHERE db_id = %s",
-                                    [(c, i) for i, c in chunk])
+            for chunk in _chunks(sorted(columns.items())):
+                self.dialect.write_column(cur, table, conn.ops.quote_name("tags"), chunk)
 
     def _sync_tag_rows(self, columns):
         """Make the Tag/TaggedItem rows of the records ``{db_id: tags column}``
@@ -501,51 +362,6 @@ class QueryDjangoRecordStore(DjangoRecordStore):
                 qs = qs.filter(db_id__in=[i for i, column in qs.values_list("db_id", "tags")
                                           if tag in split_tags(column)])
         return qs
-
-
-#: Extra ``values()`` fields: name -> Django lookup.
-EXTRA_FIELDS = {"parameters_type": "parameters__type",
-                "parameters_content": "parameters__content",
-                "parameters_id": "parameters_id"}
-
-
-@sync_entry_class
-class SQLContext:
-    """What filters need to compile to SQL for one store."""
-
-    def __init__(self, store):
-        self.store = store
-        self.models = store.models
-        self.alias = store.db_alias
-        self.vendor = store.vendor
-        self.record_ctype_id = store.record_ctype_id
-        self._tag_names = None
-
-    def tag_names(self):
-        """All tag names carried by records of the store, from their ``tags``
-        column (cached)."""
-        if self._tag_names is None:
-            names = set()
-            for column in (self.models.Record.objects.using(self.alias).order_by()
-                           .values_list("tags", flat=True).distinct()):
-                names |= split_tags(column)
-            self._tag_names = sorted(names)
-        return self._tag_names
-
-
-def _ids(qs):
-    """``qs`` as a subquery of record ids (unordered, unless a slice needs the order)."""
-    return qs.values("db_id") if qs.query.is_sliced else qs.order_by().values("db_id")
-
-
-def _id_set(vendor, ids):
-    """A subquery yielding the integers ``ids``, passed as one parameter
-    (no limit on how many)."""
-    from django.db.models.expressions import RawSQL
-    if vendor == "postgresql":   # array text: parsed far faster than ARRAY[...] of 100k items
-        return RawSQL("SELECT unnest(CAST(%s AS integer[]))",
-                      ("{%s}" % ",".join(map(str, ids)),))
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(list(ids)),))
 
 
 def _chunks(ids, size=5000):

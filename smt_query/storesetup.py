@@ -1,11 +1,20 @@
 """Django for Sumatra's record stores: configuring it as Sumatra would, and
 giving it any number of store databases, also after it is configured
-(part of :mod:`smt_query.recordstore`, where these names are importable too)."""
-import os
+(part of :mod:`smt_query.recordstore`, where these names are importable too).
 
-from sumatra.recordstore import django_store as _sumatra_django
+The light read path (:class:`~smt_query.readstore.ReadStore`) sets Django up
+without Sumatra's Django module (:func:`register_light`, :func:`light_ready`):
+with Sumatra's settings but no installed app, for the mirror models
+(:mod:`smt_query.mirror`). When Sumatra's models are first needed in such a
+process, :func:`configure_django` hands Sumatra's configuration the
+databases named so far, installs Sumatra's apps and migrates the stores, as
+Sumatra does every store it opens.
+"""
+import os
+import sys
 
 from .errors import QueryError
+from .where.dialect import dialect_for, dialect_of_engine, engine_key, uri_scheme
 
 
 class StoreMissing(QueryError):
@@ -18,21 +27,200 @@ _OUR_ALIASES = set()
 _BROKEN = {}
 
 
+#: Sumatra's Django settings (``DjangoConfiguration`` of
+#: ``sumatra.recordstore.django_store``) without its apps: the light set-up
+#: installs none (tests/test_read_path.py checks this copy against Sumatra's).
+LIGHT_SETTINGS = {"DEBUG": True, "INSTALLED_APPS": [], "MIDDLEWARE_CLASSES": [],
+                  "READ_ONLY": 0, "SERVERSIDE": 0, "USE_TZ": True, "SECRET_KEY": "abc123",
+                  "TIME_ZONE": "UTC"}
+#: The light set-up: databases named (alias -> DATABASES entry, alias -> store URI),
+#: whether it configured Django, the Sumatra configuration given its databases,
+#: the aliases checked.
+_light = {"databases": {}, "uris": {}, "configured": False, "synced": None, "ready": set()}
+_SUMATRA_DJANGO = "sumatra.recordstore.django_store"
+
+
 def _db_config():
     """Sumatra's Django configuration, looked up each time (Sumatra's own
-    tests replace the module's ``db_config``)."""
-    return _sumatra_django.db_config
+    tests replace the module's ``db_config``). Imports Sumatra's Django
+    module (not its models)."""
+    from sumatra.recordstore import django_store
+    return django_store.db_config
+
+
+def _light_db(uri):
+    """The ``DATABASES`` entry of the store ``uri`` as Sumatra names it
+    (a relative SQLite path is relative to the current directory), or None for
+    a store the light path does not open."""
+    from .project import parse_store_uri
+    try:
+        db = parse_store_uri(uri, os.getcwd())
+    except QueryError:
+        return None
+    if _is_file(db):
+        db["NAME"] = os.path.abspath(db["NAME"])
+    return db
+
+
+def register_light(uri):
+    """The Django alias of the store at ``uri`` for the mirror models.
+
+    Before Django is configured, and while Sumatra's Django module is not
+    loaded, the alias is named as Sumatra would (``default``, then
+    ``database1``...) and Django is configured later, the light way
+    (:func:`light_ready`); otherwise it is :func:`_register_database`'s.
+    """
+    from django.conf import settings
+    db = _light_db(uri)
+    if db is None or _SUMATRA_DJANGO in sys.modules or (
+            settings.configured and not _light["configured"]):
+        alias = _register_database(uri)
+    else:
+        key = _db_key(db)
+        known = {**_light["databases"]}
+        if settings.configured:
+            from django.db import connections
+            known.update(connections.settings)
+        alias = next((a for a, d in known.items() if _db_key(d) == key), None)
+        if alias is None:
+            n = len(_light["uris"])
+            alias = "default" if n == 0 else "database%d" % n
+            while alias in known:
+                n += 1
+                alias = "database%d" % n
+            _light["uris"][alias] = uri
+            if settings.configured:
+                _give_django(alias, db)
+            else:
+                _light["databases"][alias] = db
+    _watch(alias)
+    return alias
+
+
+def _watch(alias):
+    """Our store's connections get the dialect's session settings (:func:`_no_jit`)."""
+    from django.db.backends.signals import connection_created
+    _OUR_ALIASES.add(alias)
+    connection_created.connect(_no_jit, dispatch_uid="smt_query.no_jit")
+
+
+def light_ready(alias):
+    """Make Django ready for the mirror models over ``alias``: configured the
+    light way if nobody has, and the store checked once. A store Sumatra has
+    not fully migrated (or a missing one) goes through Sumatra's set-up
+    (:func:`configure_django`), which migrates it or says it is missing."""
+    from django.conf import settings
+    if alias in _light["ready"]:
+        return
+    if not settings.configured and _light["databases"] and _SUMATRA_DJANGO not in sys.modules:
+        from . import process
+        settings.configure(**LIGHT_SETTINGS, DATABASES=dict(_light["databases"]))
+        _light["configured"] = True
+        sys.meta_path.insert(0, _SumatraWatch())
+        process.apply()
+        process.setup_django()
+    if not (_light["configured"] and alias in _light["uris"] and _migrated(alias)):
+        if _light["uris"] and not _light["configured"]:   # Sumatra's set-up came first
+            _name_light_databases(_db_config())
+        configure_django()
+        _check_ready(alias)
+    _light["ready"].add(alias)
+
+
+def _migrated(alias):
+    """Whether every migration of Sumatra's store tables is applied in ``alias``
+    (False when that cannot be read: no table, no database)."""
+    import importlib.util
+    from django.db import DatabaseError, connections
+    folder = os.path.join(os.path.dirname(importlib.util.find_spec("sumatra").origin),
+                          "recordstore", "django_store", "migrations")
+    wanted = {name[:-3] for name in os.listdir(folder)
+              if name.endswith(".py") and name[:1].isdigit()}
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT name FROM django_migrations WHERE app = %s", ["django_store"])
+            done = {row[0] for row in cursor.fetchall()}
+    except DatabaseError:
+        return False
+    return wanted <= done
+
+
+class _SumatraWatch:
+    """Meta-path finder in place once Django is set up the light way: when
+    Sumatra's Django module is imported, its configuration learns the
+    databases named so far (so Sumatra's own stores over them use the same
+    alias) and configuring it sets Django up for Sumatra's models
+    (:func:`configure_django`), so Sumatra's stores work in this process too."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != _SUMATRA_DJANGO:
+            return None
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenAdopt(spec.loader)
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+class _ThenAdopt:
+    """Wraps the loader of Sumatra's Django module (see :class:`_SumatraWatch`)."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _name_light_databases(module.db_config)
+        module.db_config.configure = configure_django   # Sumatra calls it before its models
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def _name_light_databases(config):
+    """Sumatra's configuration ``config`` gets the databases the light set-up named."""
+    databases = config._settings["DATABASES"]
+    for alias, uri in _light["uris"].items():
+        if alias not in databases:
+            databases[alias] = config.uri_to_db(uri)
+    config._n_databases = max(config._n_databases, len(databases))
+
+
+def _adopt_light(config):
+    """Give Sumatra's configuration ``config`` the databases the light set-up
+    named, install its apps in Django, and migrate those stores (as Sumatra
+    does every store it opens): Sumatra's models load next to the mirror ones."""
+    from django.apps import apps
+    from django.conf import settings
+    _name_light_databases(config)
+    config.configured = True
+    missing = [app for app in config._settings["INSTALLED_APPS"] if not apps.is_installed(app)]
+    if missing:
+        settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *missing]
+        apps.set_installed_apps(settings.INSTALLED_APPS)
+    for alias in _light["uris"]:
+        _migrate(alias)
 
 
 def _db_key(db):
     """What identifies a database in a ``DATABASES`` entry (Sumatra's ``db_id``,
     with the engine names of one backend made equal)."""
-    engine = db.get("ENGINE") or ""
-    engine = engine.replace("postgresql_psycopg2", "postgresql")
     name = db.get("NAME") or ""
-    if "sqlite" in engine and name != ":memory:":
+    if _is_file(db):
         name = os.path.abspath(name)
-    return engine, name, db.get("HOST") or "", str(db.get("PORT") or "")
+    return engine_key(db.get("ENGINE")), name, db.get("HOST") or "", str(db.get("PORT") or "")
+
+
+def _is_file(db):
+    """Whether the ``DATABASES`` entry ``db`` is a database file."""
+    dialect = dialect_of_engine(db.get("ENGINE"))
+    return dialect is not None and dialect.is_file(db)
 
 
 def _django_alias(db):
@@ -93,7 +281,7 @@ def _migrate(alias):
     from django.core import management
     from django.db import DatabaseError, connections
     db = connections.settings[alias]
-    if "sqlite" in db["ENGINE"]:
+    if _is_file(db):
         os.makedirs(os.path.dirname(db["NAME"]) or ".", exist_ok=True)
     try:
         management.call_command("migrate", run_syncdb=True, database=alias,
@@ -115,25 +303,16 @@ def _check_ready(alias):
 def _missing_database(alias):
     """A :class:`StoreMissing` if ``alias`` names a PostgreSQL database that its
     server says does not exist; None when it exists or the server cannot tell."""
-    from django.db import DatabaseError, connections
+    from django.db import connections
     conn = connections[alias]
-    if conn.vendor != "postgresql":
+    dialect = dialect_for(conn.vendor)
+    if dialect is None or not dialect.database_missing(conn):
         return None
     name = conn.settings_dict["NAME"]
-    probe = type(conn)({**conn.settings_dict, "NAME": "postgres"}, alias="smt_query_probe")
-    try:
-        with probe.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone():
-                return None
-    except DatabaseError:
-        return None
-    finally:
-        probe.close()
     where = conn.settings_dict.get("HOST") or "localhost"
     if conn.settings_dict.get("PORT"):
         where += ":%s" % conn.settings_dict["PORT"]
-    return StoreMissing(f"the record store is missing: PostgreSQL at {where} has no database "
+    return StoreMissing(f"the record store is missing: {conn.display_name} at {where} has no database "
                         f"{name!r} (nothing was created)")
 
 
@@ -141,8 +320,8 @@ def require_store(uri):
     """Raise :class:`StoreMissing` if ``uri`` is an SQLite store whose file does
     not exist: read-only commands must not create an empty store. (A missing
     PostgreSQL database is reported when the store is first used.)"""
-    db = _db_config().uri_to_db(uri)
-    if "sqlite" in db["ENGINE"] and not os.path.exists(db["NAME"]):
+    db = _light_db(uri) or _db_config().uri_to_db(uri)
+    if _is_file(db) and not os.path.exists(db["NAME"]):
         raise StoreMissing(f"the record store is missing: no file {db['NAME']} "
                            "(nothing was created)")
 
@@ -170,6 +349,9 @@ def configure_django():
         config.configured = True
         for alias in list(config._settings["DATABASES"]):
             _migrate(alias)
+    elif _light["configured"] and _light["synced"] is not config:
+        _light["synced"] = config
+        _adopt_light(config)
     for alias, db in list(config._settings["DATABASES"].items()):
         if alias not in connections.settings:
             _give_django(alias, db)
@@ -177,24 +359,19 @@ def configure_django():
 
 
 def _no_jit(sender, connection, **kwargs):
-    """Turn PostgreSQL's JIT compilation off on our stores' connections: on
-    ``where`` queries over many parameter sets it costs seconds (once per
-    parallel worker) and saves little. Results are the same; only this session
-    of the connection is affected."""
-    if connection.vendor == "postgresql" and connection.alias in _OUR_ALIASES:
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
+    """The dialect's session settings on our stores' connections (PostgreSQL:
+    JIT compilation off)."""
+    dialect = dialect_for(connection.vendor)
+    if dialect is not None and connection.alias in _OUR_ALIASES:
+        dialect.on_connect(connection)
 
 
 def _uri_of(db):
     """A store URI (as in ``.smt/project``) for the Django ``DATABASES`` entry ``db``."""
     from urllib.parse import quote
-    engine = db.get("ENGINE") or ""
-    if "sqlite" in engine:
-        return db["NAME"]
-    scheme = ("postgres" if "postgresql" in engine else "mysql" if "mysql" in engine else None)
+    scheme = uri_scheme(db.get("ENGINE"))
     if scheme is None:
-        raise QueryError(f"a Sumatra record store is SQLite, PostgreSQL or MySQL, not {engine!r}")
+        return db["NAME"]
     auth = quote(db.get("USER") or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")

@@ -56,7 +56,7 @@ def _as_query_store(store):
     from .recordstore import QueryDjangoRecordStore
     store = (QueryDjangoRecordStore(store) if isinstance(store, str)
              else QueryDjangoRecordStore.from_store(store))
-    if store.vendor not in ("sqlite", "postgresql"):
+    if store.dialect is None:
         raise QueryError(f"indexes: only SQLite and PostgreSQL stores are supported, "
                          f"not {store.vendor}")
     return store

@@ -659,9 +659,10 @@ def _open_project(project, pushdown):
     entry = data["record_store"]
     if (pushdown and entry.get("type") in (SUMATRA_STORE, QUERY_STORE)
             and set(entry) == {"type", "db_file"} and isinstance(entry["db_file"], str)):
-        from .recordstore import QueryDjangoRecordStore, require_store
+        from .readstore import ReadStore   # the mirror models: no Sumatra import
+        from .storesetup import require_store
         require_store(entry["db_file"])
-        return None, path, data["name"], QueryDjangoRecordStore(entry["db_file"])
+        return None, path, data["name"], ReadStore(entry["db_file"])
     loaded = _load_project(path)
     return loaded, path, loaded.name, _query_store(loaded.record_store) if pushdown else None
 

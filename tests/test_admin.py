@@ -248,6 +248,31 @@ def test_version_filter_is_exact(demo, client, oracle_records):
     assert labels == []
 
 
+def test_platform_filter_comes_from_the_registry(demo_rw, client):
+    """No admin code names the platform filter: its sidebar entry (the host names
+    the runs used) and its query-string key come from its registry entry
+    (``filters.Sidebar``); a chosen host name is matched literally."""
+    from smt_query import RecordStoreView
+    from smt_query.admin.source import get_source
+    store = get_source().store
+    models, alias = store.models, store.db_alias
+    node = models.PlatformInformation.objects.using(alias).create(
+        architecture_bits="64bit", architecture_linkage="", machine="arm64",
+        network_name="node[7]*", ip_addr="10.0.0.7", processor="arm", release="23.1.0",
+        system_name="Darwin", version="Darwin Kernel Version 23.1.0")
+    chosen = RecordStoreView(project=demo_rw.path).filter.tags("fig").labels()
+    for record in models.Record.objects.using(alias).filter(label__in=chosen):
+        record.platforms.add(node)
+    _, response = listed(client)
+    specs = {spec.parameter_name: spec for spec in response.context["cl"].filter_specs}
+    assert specs["platform"].title == "platform"
+    assert "node[7]*" in [value for value, _ in specs["platform"].lookup_choices]
+    labels, response = listed(client, "platform=" + _quote("node[7]*"))
+    assert labels == chosen and not page_messages(response)
+    library = RecordStoreView(project=demo_rw.path).filter.platform("node[[]7][*]")
+    assert labels == library.labels()
+
+
 def test_where_without_sql_form_runs_in_python(demo, client, oracle_records):
     from smt_query.filters import get_filter
     from smt_query.recordstore import QueryDjangoRecordStore

@@ -58,6 +58,78 @@ def test_tagging_loads_what_it_needs(demo_project_rw):
     assert RecordStoreView(project=demo_project_rw.path).filter.tags("seen").labels() == fig
 
 
+# The same, for what a read-only query must not import at all (the mirror models
+# stand in for Sumatra's: smt_query.mirror).
+HEAVY = ("sumatra.recordstore.django_store.models", "sumatra.recordstore", "numpy", "pandas",
+         "sumatra.projects")
+LIGHT_PROBE = PROBE.replace("{'sumatra.projects', 'pandas'}", repr(set(HEAVY)))
+
+
+@pytest.mark.parametrize("args", READS, ids=lambda a: " ".join(a[1:3]))
+def test_read_only_query_imports_no_sumatra_models_nor_numpy(demo_project, args):
+    result = subprocess.run([sys.executable, "-c", LIGHT_PROBE, *args], cwd=demo_project.path,
+                            capture_output=True, text=True, timeout=300)
+    err, _, imported = result.stderr.rpartition("IMPORTED:")
+    assert result.returncode == 0, err
+    assert imported.strip() == "", imported
+    full = subprocess.run([SMT, *args], cwd=demo_project.path, capture_output=True, text=True)
+    assert result.stdout == full.stdout and result.stdout.strip()
+
+
+READ_THEN_TAG = textwrap.dedent("""
+    import sys
+    from smt_query import RecordStoreView
+    view = RecordStoreView(project=sys.argv[1]).filter.tags("fig")
+    n = len(view)
+    print(n, "sumatra.recordstore.django_store.models" in sys.modules, "numpy" in sys.modules)
+    print(view.add_tag("read-then-tagged"), view.latest.label == view.labels()[0],
+          "sumatra.recordstore.django_store.models" in sys.modules)
+    print(len(RecordStoreView(project=sys.argv[1]).filter.tags("read-then-tagged")))
+""")
+
+
+def test_a_read_then_a_tag_in_one_process(demo_project_rw):
+    """The mirror models answer first; tagging (and full records) load Sumatra's
+    models next to them, in the same process, over the same database."""
+    result = subprocess.run([sys.executable, "-c", READ_THEN_TAG, demo_project_rw.path],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    fig = len(RecordStoreView(project=demo_project_rw.path).filter.tags("fig"))
+    assert result.stdout.splitlines() == [f"{fig} False False", f"{fig} True True", str(fig)]
+
+
+def test_light_settings_are_sumatras_without_its_apps():
+    from sumatra.recordstore.django_store import DjangoConfiguration
+    from smt_query.storesetup import LIGHT_SETTINGS
+    expected = {k: v for k, v in DjangoConfiguration()._settings.items() if k != "DATABASES"}
+    assert LIGHT_SETTINGS == {**expected, "INSTALLED_APPS": []}
+
+
+def test_mirror_models_name_sumatras_tables_and_fields(demo_project):
+    """Every Q of the filters means the same on both model sets: the mirror
+    models' tables, columns and relations are Sumatra's."""
+    from django.db.models import ManyToManyField
+    from smt_query.mirror import mirror_models
+    sumatra = RecordStoreView(project=demo_project.path)._store.models
+    mirror = mirror_models()
+    for name in ("Record", "ParameterSet", "PlatformInformation", "DataKey", "Project"):
+        ours, theirs = getattr(mirror, name)._meta, getattr(sumatra, name)._meta
+        assert ours.db_table == theirs.db_table
+        for field in ours.get_fields():
+            other = theirs.get_field(field.name)
+            assert getattr(field, "column", None) == getattr(other, "column", None), field
+            if isinstance(field, ManyToManyField):
+                assert (field.m2m_db_table(), field.m2m_column_name(), field.m2m_reverse_name()) \
+                    == (other.m2m_db_table(), other.m2m_column_name(), other.m2m_reverse_name())
+    # the relations the filters follow, both ways (Exists subqueries, joins)
+    for model, name in (("Record", "parameters"), ("Record", "platforms"), ("Record", "project"),
+                        ("Record", "output_data"), ("PlatformInformation", "record"),
+                        ("DataKey", "output_from_record"), ("ParameterSet", "record")):
+        ours = getattr(mirror, model)._meta.get_field(name)
+        theirs = getattr(sumatra, model)._meta.get_field(name)
+        assert ours.related_model.__name__ == theirs.related_model.__name__, (model, name)
+
+
 PYTHON = textwrap.dedent("""
     import sys
     from smt_query import RecordStoreView

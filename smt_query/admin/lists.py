@@ -11,15 +11,13 @@ from django.contrib.admin.views.main import ChangeList
 from django.db import DatabaseError
 
 from ..errors import QueryError
-from ..fields import STATUSES, is_status_tag, status_tag
-from ..filters import get_filter, literal_tag
+from ..fields import is_status_tag
+from ..filters import spec_options
 from .display import short_value
 
 #: Columns read for the list (the big text columns are left in the database).
 LIST_COLUMNS = ("db_id", "label", "timestamp", "reason", "outcome", "duration",
                 "main_file", "version")
-#: Most choices listed under "main file" and "version" (the most used ones).
-MAX_CHOICES = 30
 
 
 def is_status(tag):
@@ -42,17 +40,40 @@ def parse_tags(text):
     return out
 
 
-# -- sidebar filters -----------------------------------------------------------
+# -- sidebar filters: generated from the filter registry ----------------------
 
 class LibraryListFilter(admin.SimpleListFilter):
-    """A sidebar filter whose choice becomes a library filter."""
+    """A list filter generated from a registered filter's option (``option``,
+    with its :class:`~smt_query.filters.Sidebar`): a chosen value becomes a
+    library filter, and the store narrows the list by it."""
+
+    option = None
 
     def __init__(self, request, params, model, model_admin):
         self.model_admin = model_admin
         super().__init__(request, params, model, model_admin)
 
+    @property
+    def sidebar(self):
+        return self.option.sidebar
+
+    def lookups(self, request, model_admin):
+        if self.sidebar.choices is None:
+            return ()
+        values = self.sidebar.choices(model_admin.source().queryset(),
+                                      model_admin.context(request))
+        return [(value, short_value(self.parameter_name, value)) for value in values]
+
+    def has_output(self):
+        # a box above the list: applied by the ChangeList, no sidebar entry
+        return True if self.sidebar.choices is None else super().has_output()
+
+    def selected(self):
+        return parse_tags(self.value()) if self.sidebar.several else [self.value()]
+
     def make_filter(self, value):
-        raise NotImplementedError
+        return self.sidebar.filter_for(self.option, parse_tags(value) if self.sidebar.several
+                                       else value)
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -65,25 +86,11 @@ class LibraryListFilter(admin.SimpleListFilter):
                                           messages.ERROR)
             return queryset.none()
 
-
-class TagListFilter(LibraryListFilter):
-    """Exact tags; choosing several keeps the records carrying all of them."""
-
-    title = "tag"
-    parameter_name = "tag"
-
-    def lookups(self, request, model_admin):
-        names = model_admin.context(request).tag_names()
-        return [(name, name) for name in sorted(names) if not is_status(name)]
-
-    def selected(self):
-        return parse_tags(self.value())
-
-    def make_filter(self, value):   # the choices are tag names: match them literally
-        return get_filter("tags")(*map(literal_tag, parse_tags(value)))
-
     def choices(self, changelist):
-        chosen = self.selected()
+        if not self.sidebar.several:
+            yield from super().choices(changelist)
+            return
+        chosen = self.selected()   # each choice toggles its value in the list
         yield {"selected": not chosen, "display": "All",
                "query_string": changelist.get_query_string(remove=[self.parameter_name])}
         for name, title in self.lookup_choices:
@@ -93,61 +100,30 @@ class TagListFilter(LibraryListFilter):
                        {self.parameter_name: ",".join(others) or None})}
 
 
-class StatusListFilter(LibraryListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        names = set(model_admin.context(request).tag_names())
-        return [(word, word) for word in STATUSES if status_tag(word) in names]
-
-    def make_filter(self, value):
-        return get_filter("status")(value)
+_generated = {}
 
 
-class ColumnListFilter(LibraryListFilter):
-    """Exact values of one column (the most used ones are listed)."""
-
-    column = None
-
-    def lookups(self, request, model_admin):
-        from django.db.models import Count
-        rows = (model_admin.source().queryset().order_by().values_list(self.column)
-                .annotate(n=Count("pk")).order_by("-n", self.column)[:MAX_CHOICES])
-        return [(value, short_value(self.column, value)) for value, _ in rows if value]
-
-    def make_filter(self, value):
-        from ..where import Compare, Field
-        return get_filter("where")(Compare(Field(self.column), "==", value))
-
-
-class MainFileListFilter(ColumnListFilter):
-    title = "main file"
-    parameter_name = "main_file"
-    column = "main_file"
+def list_filter_for(option):
+    """The admin's list filter class of ``option`` (a :class:`~smt_query.filters.Option`
+    with a sidebar), made once."""
+    cls = _generated.get(option)
+    if cls is None:
+        attrs = {"option": option, "title": option.sidebar.title,
+                 "parameter_name": option.key, "__module__": __name__,
+                 "__doc__": f"The list filter of ``{option.flag}`` (generated)."}
+        if option.sidebar.choices is None:
+            attrs["template"] = "smt_query_admin/no_sidebar_entry.html"
+        name = "".join(part.title() for part in option.key.split("_")) + "ListFilter"
+        cls = _generated[option] = type(name, (LibraryListFilter,), attrs)
+    return cls
 
 
-class VersionListFilter(ColumnListFilter):
-    title = "version"
-    parameter_name = "version"
-    column = "version"
-
-
-class WhereListFilter(LibraryListFilter):
-    """The parameter box above the list (``smt query --where`` language)."""
-
-    title = "parameters"
-    parameter_name = "where"
-    template = "smt_query_admin/no_sidebar_entry.html"
-
-    def lookups(self, request, model_admin):
-        return ()
-
-    def has_output(self):
-        return True  # so that ChangeList applies it; it shows above the list
-
-    def make_filter(self, value):
-        return get_filter("where")(value)
+def list_filters():
+    """The list filters of every registered filter option with a sidebar, in
+    registration order, the boxes above the list (``where``) first."""
+    options = [opt for opt in spec_options().values() if opt.sidebar is not None]
+    options.sort(key=lambda opt: opt.sidebar.choices is not None)
+    return tuple(list_filter_for(opt) for opt in options)
 
 
 # -- the change list ------------------------------------------------------------
@@ -195,10 +171,15 @@ def _first_line(err):
 
 #: Errors of a list page shown as a message (see ``RecordAdmin.changelist_view``).
 LIST_ERRORS = (QueryError, DatabaseError, OverflowError)
-#: The query-string parameters of the list's conditions, as the page names them.
-CONDITIONS = {"where": "parameters", "q": "search", "tag": "tag", "status": "status",
-              "main_file": "main file", "version": "version", "timestamp__year": "year",
-              "timestamp__month": "month", "timestamp__day": "day"}
+#: The query-string parameters of the list's conditions, as the page names them
+#: (besides those of :func:`list_filters`).
+CONDITIONS = {"q": "search", "timestamp__year": "year", "timestamp__month": "month",
+              "timestamp__day": "day"}
+
+
+def conditions():
+    """``{query-string parameter: its name on the page}`` of every condition."""
+    return {**{f.parameter_name: f.title for f in list_filters()}, **CONDITIONS}
 
 
 def failed(request):
@@ -210,8 +191,9 @@ def list_error(request, err):
     """The one-line message for a list whose conditions could not run."""
     if isinstance(err, QueryError):
         return _first_line(err)
-    shown = ", ".join(f"{CONDITIONS[k]} {_cut(v)!r}" for k, v in request.GET.items()
-                      if k in CONDITIONS and v)
+    names = conditions()
+    shown = ", ".join(f"{names[k]} {_cut(v)!r}" for k, v in request.GET.items()
+                      if k in names and v)
     what = "a date out of range" if isinstance(err, OverflowError) else _first_line(err)
     return f"The database could not run {shown or 'this list'}: {what}."
 

@@ -28,11 +28,9 @@ from ..fields import status_of
 from ..filters import get_filter
 from ..recordstore import MAX_IN  # noqa: F401  (importable from here too)
 from .display import parameters_tree, short_value
-from .lists import (CONDITIONS, LIST_COLUMNS, LIST_ERRORS, MAX_CHOICES,  # noqa: F401
-                    ColumnListFilter, LibraryListFilter, MainFileListFilter, RecordChangeList,
-                    StatusListFilter, TagListFilter, VersionListFilter, WhereListFilter,
-                    _cut, _first_line, date_bounds, failed, is_status, list_error, parse_tags,
-                    user_tags)
+from .lists import (CONDITIONS, LIST_COLUMNS, LIST_ERRORS, LibraryListFilter,  # noqa: F401
+                    RecordChangeList, _cut, _first_line, date_bounds, failed, is_status,
+                    list_error, list_filters, parse_tags, user_tags)
 from .notes import page_notes
 from .source import get_source
 
@@ -113,8 +111,7 @@ class RecordAdmin(admin.ModelAdmin):
                     "reason_display", "outcome_display", "duration_display", "main_file",
                     "version_display")
     list_display_links = ("label",)
-    list_filter = (WhereListFilter, TagListFilter, StatusListFilter, MainFileListFilter,
-                   VersionListFilter)
+    # the list filters come from the filter registry (filters.Sidebar): get_list_filter
     date_hierarchy = "timestamp"
     search_fields = ("label", "reason", "outcome")
     search_help_text = ("Words found in the label, reason or outcome (reason and outcome: "
@@ -167,6 +164,11 @@ class RecordAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return RecordChangeList
+
+    def get_list_filter(self, request):
+        """One list filter per registered filter option with a sidebar
+        (:func:`~smt_query.admin.lists.list_filters`)."""
+        return list_filters()
 
     def narrow(self, request, queryset, fltr):
         """``queryset`` narrowed by the library filter ``fltr`` (the store decides

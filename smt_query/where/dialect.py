@@ -13,7 +13,14 @@ which database it talks to. A dialect offers:
   pattern)``: comparisons of record fields as Python makes them;
 * ``glob_sql(sql, params, pattern, connection)``, ``max_glob``: globs;
 * ``accepts(q, ctx)``: whether the database can prepare a condition;
-* ``too_large(exc)``, ``unreadable(exc)``: its errors, recognized.
+* ``too_large(exc)``, ``unreadable(exc)``: its errors, recognized;
+* for the store: ``id_set(ids)``, ``begin_write(cursor)``, ``locks_rows``,
+  ``write_column(...)`` (tagging), ``on_connect(connection)``,
+  ``database_missing(connection)``, ``is_file(db)``, ``engine``, ``scheme``
+  (setting Django up; :func:`dialect_of_engine`, :func:`uri_scheme`).
+
+This module and the two dialect modules are the only places that compare
+vendor or engine names (``tests/test_contracts.py`` checks it).
 
 A database without a dialect (MySQL...) gets no SQL from filters: Python
 decides every condition there.
@@ -28,6 +35,31 @@ DIALECTS = {d.vendor: d for d in (SQLite(), PostgreSQL())}
 def dialect_for(vendor):
     """The dialect of Django's ``vendor`` name, or None."""
     return DIALECTS.get(vendor)
+
+
+def dialect_of_engine(engine):
+    """The dialect of a Django ``ENGINE`` (``django.db.backends.sqlite3``,
+    also Sumatra's ``postgresql_psycopg2``), or None."""
+    return next((d for d in DIALECTS.values() if d.engine in (engine or "")), None)
+
+
+def engine_key(engine):
+    """``engine`` with the names of one backend made equal (Sumatra names
+    PostgreSQL ``postgresql_psycopg2``, an alias Django still accepts)."""
+    dialect = dialect_of_engine(engine)
+    return dialect.vendor if dialect is not None else engine or ""
+
+
+def uri_scheme(engine):
+    """The scheme of a store URI for a database of ``engine`` (None: a file
+    path), or a ``QueryError`` for a database Sumatra cannot store records in."""
+    dialect = dialect_of_engine(engine)
+    if dialect is not None:
+        return dialect.scheme
+    if "mysql" in (engine or ""):   # Sumatra stores records there; we read it without SQL forms
+        return "mysql"
+    from ..errors import QueryError
+    raise QueryError(f"a Sumatra record store is SQLite, PostgreSQL or MySQL, not {engine!r}")
 
 
 def dialect_of(ctx):

@@ -195,9 +195,48 @@ class SQLite:
     """The SQLite dialect (one instance, chosen by vendor name)."""
 
     vendor = "sqlite"
+    #: What Django's ENGINE names of this database contain.
+    engine = "sqlite"
+    #: The scheme of a store URI (None: a file path).
+    scheme = None
     chain = SQLiteChain
     #: Longest glob sent to SQL (None: any; SQLite calls fnmatch itself).
     max_glob = None
+    #: Whether writers lock the rows they change (SELECT ... FOR UPDATE).
+    locks_rows = False   # the database's write lock already serialises writers
+
+    @staticmethod
+    def is_file(db):
+        """Whether the ``DATABASES`` entry ``db`` is a file (not in memory)."""
+        return db.get("NAME") not in (None, "", ":memory:")
+
+    def on_connect(self, connection):
+        """Session settings for a new connection of one of our stores (none)."""
+
+    def database_missing(self, connection):
+        """Whether the server says the database of ``connection`` does not
+        exist (a missing SQLite file is found before: ``require_store``)."""
+        return False
+
+    def begin_write(self, cursor):
+        """Take the database's write lock now, before reading.
+
+        A deferred SQLite transaction that reads and then writes fails at
+        once with "database is locked" when another process got the write
+        lock in between (SQLite cannot wait there without risking a deadlock).
+        Writing first makes it wait its turn (the busy timeout) instead.
+        """
+        cursor.execute("UPDATE django_store_tag SET name = name WHERE 0 = 1")
+
+    def write_column(self, cursor, table, column, items):
+        """``UPDATE table SET column`` for ``items``, ``[(db_id, value)]``
+        (SQLite runs in-process: a prepared statement per row is cheap)."""
+        cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE db_id = %s",
+                           [(v, i) for i, v in items])
+
+    def id_set(self, ids):
+        """A subquery yielding the integers ``ids``, one parameter (no limit)."""
+        return self.value_set(list(ids), "integer")
 
     def params_columns(self):
         """The record columns a parameter condition reads (content, type)."""

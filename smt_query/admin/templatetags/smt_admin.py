@@ -16,8 +16,9 @@ def record_days(queryset, field):
     from django.db import connections
     from django.db.models import CharField
     from django.db.models.functions import Cast, Substr
+    from ...where.dialect import dialect_for
     connection = connections[queryset.db]
-    if (connection.vendor not in ("sqlite", "postgresql")
+    if (dialect_for(connection.vendor) is None   # timestamps as ISO text: ours
             or timezone.get_current_timezone_name() != "UTC"
             or connection.timezone_name != "UTC"):
         return None
