@@ -125,18 +125,19 @@ _SUMATRA_COMMANDS = frozenset((
     "version", "view"))
 
 
-class _Loader:
-    """Wraps the real loader of ``sumatra.commands`` to register afterwards."""
+class ThenCall:
+    """Wraps a module's real loader: once the module has run, ``then(module)``
+    (used here for ``sumatra.commands`` and by ``smt_query.storesetup``)."""
 
-    def __init__(self, loader):
-        self._loader = loader
+    def __init__(self, loader, then):
+        self._loader, self._then = loader, then
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        register(module)
+        self._then(module)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
@@ -156,7 +157,7 @@ class _Finder:
             return ModuleSpec(fullname, _RunInstead(lambda: command(sys.argv[2:])))
         spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _Loader(spec.loader)
+            spec.loader = ThenCall(spec.loader, register)
         return spec
 
     def invalidate_caches(self):

@@ -9,15 +9,14 @@ to values, e.g. ``{"tag": ["finished"], "after": "20200912", "where":
 (its functions stay importable from here).
 """
 import json
-import os
 
 from .errors import QueryError, did_you_mean, shown
 from .filters import modifier_kwargs, spec_modifiers, spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
+from .project import read_settings, update_settings
 from .project import saved_queries_path as _saved_path
-from .project import update_settings
 from .rows import (group_columns, group_rows, json_fields, merge_rows,  # noqa: F401
                    query_rows, sort_rows)
 
@@ -141,17 +140,13 @@ def saved_queries(start=None):
     """``{name: spec}`` of the project's saved queries (specs as stored:
     :func:`load_query` checks one before it is used). A file that is not
     ``{"queries": {name: spec, ...}}`` is a :class:`QueryError`."""
-    path = _saved_path(start)
-    if not os.path.exists(path):
-        return {}
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as err:
-        raise QueryError(f"cannot read saved queries from {path}: {err}") from None
-    queries = data.get("queries", {}) if isinstance(data, dict) else None
+        data = read_settings(start)
+    except QueryError as err:
+        raise QueryError(f"cannot read saved queries: {err}") from None
+    queries = data.get("queries", {})
     if not isinstance(queries, dict):
-        raise QueryError(f"cannot read saved queries from {path}: expected "
+        raise QueryError(f"cannot read saved queries from {_saved_path(start)}: expected "
                          '{"queries": {NAME: {OPTION: VALUE, ...}, ...}}')
     return queries
 

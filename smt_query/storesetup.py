@@ -156,31 +156,20 @@ class _SumatraWatch:
         if fullname != _SUMATRA_DJANGO:
             return None
         from importlib.machinery import PathFinder
+        from ._hook import ThenCall
         spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = _ThenAdopt(spec.loader)
+            spec.loader = ThenCall(spec.loader, _adopt)
         return spec
 
     def invalidate_caches(self):
         pass
 
 
-class _ThenAdopt:
-    """Wraps the loader of Sumatra's Django module (see :class:`_SumatraWatch`)."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _name_light_databases(module.db_config)
-        module.db_config.configure = configure_django   # Sumatra calls it before its models
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
+def _adopt(module):
+    """After Sumatra's Django module has run (see :class:`_SumatraWatch`)."""
+    _name_light_databases(module.db_config)
+    module.db_config.configure = configure_django   # Sumatra calls it before its models
 
 
 def _name_light_databases(config):

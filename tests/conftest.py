@@ -23,6 +23,8 @@ Fixtures:
   and content; its own directory and store), fresh for each test.
 * ``make_project`` -- builds small real projects (see :func:`make_project`).
 * ``chdir`` -- ``chdir(path)``: the rest of the test runs in ``path``.
+* ``run`` -- ``run(*args)``: ``smt query ARGS`` through click's CliRunner in
+  ``demo_project`` (a test module may define its own ``run``).
 """
 import collections
 import json
@@ -275,3 +277,15 @@ def make_project(tmp_path, backend):
 def chdir(monkeypatch):
     """``chdir(path)``: change the working directory until the test ends."""
     return monkeypatch.chdir
+
+
+@pytest.fixture
+def run(demo_project, monkeypatch):
+    """``run(*args)``: ``smt query ARGS`` in ``demo_project`` through click's CliRunner."""
+    from click.testing import CliRunner
+    from smt_query.cli.query import query
+    monkeypatch.chdir(demo_project.path)
+
+    def invoke(*args):
+        return CliRunner().invoke(query, list(args), catch_exceptions=False)
+    return invoke

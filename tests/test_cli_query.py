@@ -13,15 +13,6 @@ from smt_query.cli.query import query
 
 
 @pytest.fixture
-def run(demo_project, monkeypatch):
-    monkeypatch.chdir(demo_project.path)
-
-    def invoke(*args):
-        return CliRunner().invoke(query, list(args), catch_exceptions=False)
-    return invoke
-
-
-@pytest.fixture
 def view(demo_project):
     return RecordStoreView(project=demo_project.path)
 

@@ -10,10 +10,8 @@ import sys
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
 from smt_query import RecordStoreView, get_task_param
-from smt_query.cli.query import query
 from smt_query.dates import as_utc
 from smt_query.errors import QueryError, QueryHint
 from smt_query.rows import group_view
@@ -103,15 +101,6 @@ def test_backticks_reach_a_parameter_named_like_a_bucket(make_project):
     rows, columns = group_view(RecordStoreView(project=proj.path), "`day`")
     assert columns[0] == "day"
     assert {r["day"]: r["count"] for r in rows} == {1: 1, 2: 2}
-
-
-@pytest.fixture
-def run(demo_project, monkeypatch):
-    monkeypatch.chdir(demo_project.path)
-
-    def invoke(*args):
-        return CliRunner().invoke(query, list(args), catch_exceptions=False)
-    return invoke
 
 
 def test_cli_repeated_and_comma_separated_agree(run, view):

@@ -17,10 +17,8 @@ import sys
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
 from smt_query import RecordStoreView
-from smt_query.cli.query import query
 from smt_query.errors import QueryError, QueryHint
 from smt_query.fields import (STATUS_WRITERS, STATUSES, executable_text, is_status_tag,
                               status_of)
@@ -32,15 +30,6 @@ SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 @pytest.fixture
 def view(demo_project):
     return RecordStoreView(project=demo_project.path)
-
-
-@pytest.fixture
-def run(demo_project, monkeypatch):
-    monkeypatch.chdir(demo_project.path)
-
-    def invoke(*args):
-        return CliRunner().invoke(query, list(args), catch_exceptions=False)
-    return invoke
 
 
 def hints_of(fn):
