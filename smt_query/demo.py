@@ -5,7 +5,8 @@ writes a YAML result under ``Data/``) and ``default.json`` (nested smttask-style
 task descriptions, non-ASCII keys such as ``μtilde``). ``runs`` records come
 from real ``smt run`` calls (one with the override ``optimizer.lr=0.01``, which
 Sumatra stores as a literal top-level key ``"optimizer.lr"``; ``smt tag`` adds
-``fig``/``figure1``). The other records are inserted with the Django ORM into the
+``fig``/``figure1``; the project declares the metric ``logL``, read from outcomes
+such as "log L plateaued at -61234.5"). The other records are inserted with the Django ORM into the
 tables ``DjangoRecordStore.save()`` writes, reusing the rows of the real runs, so
 Sumatra reads them like any other record. Content is deterministic for a seed.
 
@@ -45,6 +46,8 @@ REASONS = (
 )
 OUTCOMES = ("",) * 6 + ("Converged after {nsteps} passes", "log L plateaued at {logl:.1f}",
                         "Diverged: log L is NaN after {k} passes", "Fit OK, but σtilde → 0")
+#: The metric the demo declares (``smt querystore metric add logL --from-outcome ...``).
+DEMO_METRIC = ("logL", r"log L (?:plateaued at|is) (\S+)")
 CRASHES = ("FloatingPointError: NaN encountered in μtilde", "MemoryError", "KeyboardInterrupt")
 OU = 1                                      # REASONS[OU]: "Test fit OUInput ..."
 MU = "inputs.optimizer.inputs.model.inputs.params.μtilde"
@@ -232,6 +235,8 @@ def build_demo(path, records=2000, *, store=None, runs=3, seed=0, progress=None)
     if records > runs:
         guide = _guide_specs() if records - runs >= len(GUIDE_RECORDS) else []
         _bulk_insert(path, _plan(rng, records - runs - len(guide), guide), progress)
+    from .metrics.definitions import add_metric
+    add_metric(*DEMO_METRIC, start=path)
     return path
 
 

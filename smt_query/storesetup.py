@@ -371,7 +371,7 @@ def _uri_of(db):
 
 # -- smt-query's own table: metric values (smt_query.metrics) ------------------------
 
-def metric_table_sql(vendor):
+def metric_table_sql(dialect):
     """The statements creating the metric table and its index (idempotent).
 
     One row per record and metric: ``state`` 0 (no value), 1 (``value``) or
@@ -379,7 +379,7 @@ def metric_table_sql(vendor):
     ``source`` what it was computed from when that can change (the outcome).
     Never one of Sumatra's tables; records are never touched."""
     from .where.metrics import TABLE
-    real = "DOUBLE PRECISION" if vendor == "postgresql" else "REAL"
+    real = getattr(dialect, "float_type", "DOUBLE PRECISION")   # a database without a dialect: SQL's
     return [f"CREATE TABLE IF NOT EXISTS {TABLE} (record_id INTEGER NOT NULL, "
             f"name VARCHAR(100) NOT NULL, state SMALLINT NOT NULL, value {real}, "
             f"defn VARCHAR(32) NOT NULL, source TEXT, PRIMARY KEY (name, record_id))",
@@ -403,7 +403,7 @@ def ensure_metric_table(connection):
         if {TABLE, TABLE + "_state"} <= set(connection.introspection.table_names(cur)):
             _READY.add(key)
             return False
-        for sql in metric_table_sql(connection.vendor):
+        for sql in metric_table_sql(dialect_for(connection.vendor)):
             cur.execute(sql)
     _READY.add(key)
     return True

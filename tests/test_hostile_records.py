@@ -33,9 +33,11 @@ def _cap_memory():
 
 
 def run(project, *args, program=SMT):
-    """``smt ARGS`` (or ``program ARGS``) in the project, as a real process."""
+    """``smt ARGS`` (or ``program ARGS``) in the project, as a real process, its
+    output a pipe without ``COLUMNS`` (tables at full width: the data is checked)."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     return subprocess.run([program, *args], cwd=project.path, capture_output=True, text=True,
-                          preexec_fn=_cap_memory, timeout=900)
+                          preexec_fn=_cap_memory, timeout=900, env=env)
 
 
 def ok(result):

@@ -63,7 +63,7 @@ def prepare_view(view, names, progress=None):
     store (an unknown name is a :class:`~smt_query.errors.QueryError`)."""
     metrics = require(view_definitions(view), sorted(names))
     store = view._store
-    if store is not None and store.vendor in ("sqlite", "postgresql"):
+    if store is not None and store.dialect is not None:
         from .table import refresh
         refresh(store, view._project_name, metrics, auto=True,
                 progress=view.progress if progress is None else progress)
@@ -83,7 +83,7 @@ def metric_values(view, names, labels=None):
     names = sorted(set(names))
     prepare_view(view, names)
     store = view._store
-    if store is not None and store.vendor in ("sqlite", "postgresql"):
+    if store is not None and store.dialect is not None:
         from .table import read_values
         return read_values(store, view._project_name, names,
                            None if labels is None or len(labels) > 5000 else list(labels))

@@ -142,6 +142,10 @@ def dfdiff(pset1, pset2, labels=None):
     return pd.DataFrame(rows, index=index, columns=list(labels), dtype=object)
 
 
+#: :meth:`ParameterComparison.plot` names the records in a legend up to this many.
+LEGEND_MAX = 12
+
+
 class ParameterComparison:
     """Which parameters differ across many records or parameter sets.
 
@@ -345,7 +349,8 @@ class ParameterComparison:
     def plot(self, ax=None):
         """Parallel coordinates of the differing numeric parameters
         (:meth:`parallel_data`), one line per record, on the matplotlib axes
-        ``ax`` (default: a new pyplot figure); returns the axes."""
+        ``ax`` (default: a new pyplot figure); returns the axes. The records'
+        labels are a legend up to :data:`LEGEND_MAX` records."""
         data = self.parallel_data()
         if not data["keys"]:
             from ..errors import QueryError
@@ -367,7 +372,8 @@ class ParameterComparison:
         ax.set_xticks(list(xs), [plain_text(k) for k in data["keys"]], rotation=20, ha="right")
         ax.set_yticks([])
         ax.set_ylim(-0.08, 1.08)
-        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if len(data["labels"]) <= LEGEND_MAX:   # more would squeeze the axes away
+            ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
         return ax
 
 

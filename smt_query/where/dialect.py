@@ -17,7 +17,8 @@ which database it talks to. A dialect offers:
 * for the store: ``id_set(ids)``, ``begin_write(cursor)``, ``locks_rows``,
   ``write_column(...)`` (tagging), ``on_connect(connection)``,
   ``database_missing(connection)``, ``is_file(db)``, ``engine``, ``scheme``
-  (setting Django up; :func:`dialect_of_engine`, :func:`uri_scheme`).
+  (setting Django up; :func:`dialect_of_engine`, :func:`uri_scheme`), ``float_type``
+  (a column of floats: the metric table).
 
 This module and the two dialect modules are the only places that compare
 vendor or engine names (``tests/test_contracts.py`` checks it).

@@ -209,6 +209,7 @@ class PostgreSQL:
     """The PostgreSQL dialect (one instance, chosen by vendor name)."""
 
     vendor = "postgresql"
+    float_type = "DOUBLE PRECISION"   # a column of floats (smt_query.metrics)
     chain = PostgresChain
     #: Longest glob sent to SQL (its regex compiler slows down with the
     #: pattern's length: 0.02 s at 1,000 characters, 2 s at 10,000); longer

@@ -195,6 +195,7 @@ class SQLite:
     """The SQLite dialect (one instance, chosen by vendor name)."""
 
     vendor = "sqlite"
+    float_type = "REAL"   # a column of floats (smt_query.metrics)
     #: What Django's ENGINE names of this database contain.
     engine = "sqlite"
     #: The scheme of a store URI (None: a file path).
