@@ -18,7 +18,7 @@ Examples:
   smt compare --tag figure1 --fields reason,outcome --format json
   smt compare --tag figure1 --metric logL
   smt compare 20200912-132121_d712 20201119-112247_f334b8 --env
-  smt compare --tag sweep3 --summary
+  smt compare --tag sweep --summary
 """
 
 
