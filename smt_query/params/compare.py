@@ -350,7 +350,7 @@ class ParameterComparison:
         """Parallel coordinates of the differing numeric parameters
         (:meth:`parallel_data`), one line per record, on the matplotlib axes
         ``ax`` (default: a new pyplot figure); returns the axes. The records'
-        labels are a legend up to :data:`LEGEND_MAX` records."""
+        labels are a legend up to ``LEGEND_MAX`` (12) records."""
         data = self.parallel_data()
         if not data["keys"]:
             from ..errors import QueryError
