@@ -31,8 +31,9 @@ def read_rows(view, fields, params=(), with_parameters=False, errors=None, with_
     columns = ["label"] + [f for f in fields if f not in ("label", "tags", "status")]
     names = [metric_name(k) for k in params if metric_name(k)]
     param_keys = [k for k in params if not metric_name(k)]
+    # only the asked-for keys' values are kept of each set, unless the whole set is
     rows = view.rows(columns, tags=bool({"tags", "status"} & set(fields)),
-                     parameters=bool(param_keys) or with_parameters,
+                     parameters=True if with_parameters else list(param_keys),
                      **({} if errors is None else {"errors": errors}))
     if "status" in fields:
         for row in rows:
@@ -68,15 +69,20 @@ def query_rows(view, fields, params=(), with_parameters=False, with_metrics=Fals
 def add_parameter_columns(rows, keys, with_parameters=False):
     """Replace each row's ``"parameters"`` dict by a column per key of ``keys``
     (dotted; task ``inputs`` levels may be omitted; missing -> None); with
-    ``with_parameters`` the dict stays too. Returns ``rows``."""
+    ``with_parameters`` the dict stays too. A row's ``"parameters"`` may be a
+    :class:`~smt_query.params.KeyValues` holding these keys' values already.
+    Returns ``rows``."""
     if keys:
-        from .params import get_task_param
+        from .params import KeyValues, get_task_param
     for row in rows:
         parameters = row.pop("parameters", None)
+        read = bool(keys) and isinstance(parameters, KeyValues)
         for key in keys:
             name = metric_name(key)
             if name is not None and "metrics" in row:   # read by read_rows
                 row[key] = row["metrics"].get(name)
+            elif read:
+                row[key] = parameters[key]
             else:
                 row[key] = get_task_param(parameters, key, None)
         if with_parameters:

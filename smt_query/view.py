@@ -274,10 +274,13 @@ class RecordStoreView:
         """Plain dicts of ``fields`` per record, newest first.
 
         Read from the columns alone when the view runs in SQL. With
-        ``parameters``, each row also gets ``"parameters"``: a plain dict. A
-        record whose parameters cannot be read gets ``{}`` and is named by
-        :func:`smt_query.params.unreadable`: in ``errors[label]`` if
-        ``errors`` is a dict, else by a warning.
+        ``parameters``, each row also gets ``"parameters"``: a plain dict, or
+        if ``parameters`` is a list of keys a
+        :class:`~smt_query.params.KeyValues` of just their values (each set
+        dropped once read: 100,000 sets kept alive cost the garbage collector
+        more than parsing them). A record whose parameters cannot be read gets
+        ``{}`` and is named by :func:`smt_query.params.unreadable`: in
+        ``errors[label]`` if ``errors`` is a dict, else by a warning.
         """
         fields = list(fields)
         if "label" not in fields:
@@ -293,7 +296,7 @@ class RecordStoreView:
             for row in rows:
                 row.pop("db_id")
             self._hint_if_empty(len(rows))
-            return _attach_parameters(rows, errors) if parameters else rows
+            return _attach_parameters(rows, errors, _keys(parameters)) if parameters else rows
         out = []
         for rec in self._records():
             row = {f: getattr(rec, f, None) for f in fields if f not in related}
@@ -301,8 +304,10 @@ class RecordStoreView:
             if tags:
                 row["tags"] = sorted(rec.tags)
             if parameters:
-                from .params import record_parameters
-                row["parameters"] = record_parameters(rec, errors) or {}
+                from .params import KeyValues, record_parameters
+                params = record_parameters(rec, errors) or {}
+                row["parameters"] = params if _keys(parameters) is None else \
+                    KeyValues(parameters, params)
             out.append(row)
         return out
 
@@ -620,10 +625,17 @@ def _utc(ts):
     return as_utc(ts)
 
 
-def _attach_parameters(rows, errors):
+def _keys(parameters):
+    """The keys of a ``parameters`` argument of :meth:`RecordStoreView.rows`
+    given as a list, else None (the whole set)."""
+    return parameters if isinstance(parameters, (list, tuple)) else None
+
+
+def _attach_parameters(rows, errors, keys=None):
     """Parse each distinct parameter set once; attach ``row["parameters"]``
-    (``{}`` for one that cannot be read: each of its records is named)."""
-    from .params import stored_parameters, unreadable
+    (``{}`` for one that cannot be read: each of its records is named), or
+    with ``keys`` the :class:`~smt_query.params.KeyValues` of those keys."""
+    from .params import KeyValues, stored_parameters, unreadable
     parsed, failed = {}, {}
     for row in rows:
         key = row.pop("parameters_id")
@@ -632,7 +644,8 @@ def _attach_parameters(rows, errors):
             unreadable(row["label"], failed[key], errors)
         elif key not in parsed:
             reason = {}
-            parsed[key] = stored_parameters(row["label"], type_, content, reason) or {}
+            params = stored_parameters(row["label"], type_, content, reason) or {}
+            parsed[key] = params if keys is None else KeyValues(keys, params)
             if reason:
                 failed[key] = reason[row["label"]]
                 unreadable(row["label"], failed[key], errors)

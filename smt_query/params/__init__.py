@@ -7,7 +7,7 @@ Django, and pandas is imported only by the functions that build DataFrames.
 """
 from collections.abc import Mapping
 
-from .access import (NO_VALUE, TASK_DESC_KEYS, UnreadableText,  # noqa: F401
+from .access import (NO_VALUE, TASK_DESC_KEYS, KeyValues, UnreadableText,  # noqa: F401
                      apply_overrides, as_params, fold_task_inputs, get_task_param,
                      is_task_desc, record_parameters, split_key, stored_parameters, unreadable)
 from .compare import (DFDIFF_COLUMNS, FOLDED, MISSING, ParameterComparison,  # noqa: F401

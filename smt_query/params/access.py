@@ -256,6 +256,16 @@ def get_task_param(obj, name, default=_ABSENT):
     raise KeyError(" | ".join(_key_str(parts) for parts in keys))
 
 
+class KeyValues(dict):
+    """The values of some parameter ``keys`` in ``params`` (a plain dict), each
+    as ``get_task_param(params, key, None)`` reads it: what a row carries
+    instead of a whole parameter set when only these keys are asked for
+    (the set itself can then be dropped at once)."""
+
+    def __init__(self, keys, params):
+        super().__init__((key, get_task_param(params, key, None)) for key in keys)
+
+
 def _fold(value):
     if isinstance(value, dict):
         if is_task_desc(value):
