@@ -19,7 +19,7 @@ __all__ = [
     "MISSING", "FOLDED", "NO_VALUE", "MAX_DEPTH", "MAX_VALUES", "MAX_TEXT",
     "ParameterParseError", "parse_parameters", "UnreadableText", "record_parameters",
     "stored_parameters", "unreadable", "as_params", "apply_overrides", "split_key",
-    "get_task_param", "is_task_desc", "fold_task_inputs", "flatten", "dotted_key",
+    "get_task_param", "KeyValues", "is_task_desc", "fold_task_inputs", "flatten", "dotted_key",
     "values_equal", "dfdiff", "ParameterComparison", "ParameterSet",
 ]
 
