@@ -31,7 +31,7 @@ def read_rows(view, fields, params=(), with_parameters=False, errors=None, with_
     columns = ["label"] + [f for f in fields if f not in ("label", "tags", "status")]
     names = [metric_name(k) for k in params if metric_name(k)]
     param_keys = [k for k in params if not metric_name(k)]
-    # only the asked-for keys' values are kept of each set, unless the whole set is
+    # of each set only the asked-for keys' values are kept, unless the whole set is asked for
     rows = view.rows(columns, tags=bool({"tags", "status"} & set(fields)),
                      parameters=True if with_parameters else list(param_keys),
                      **({} if errors is None else {"errors": errors}))
