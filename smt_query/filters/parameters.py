@@ -3,6 +3,7 @@ from .. import where
 from ..errors import did_you_mean, QueryError, shown
 from ..fields import FIELD_KINDS
 from ..params import NO_VALUE, get_task_param
+from ..where.values import keys_of
 from .registry import Filter, Option, register_filter
 from .sidebar import Sidebar
 
@@ -79,14 +80,7 @@ class ParamsFilter(Filter):
 
 def _keys_of(expr):
     """The parameter keys (:class:`where.Key`) an expression names, in order."""
-    keys, stack = [], [expr]
-    while stack:
-        node = stack.pop()
-        key = getattr(node, "key", None)
-        if isinstance(key, where.Key) and key not in keys:
-            keys.append(key)
-        stack.extend(reversed(list(node.children)))
-    return keys
+    return [key for key in keys_of(expr) if isinstance(key, where.Key)]
 
 
 def _key_hints(project, keys):
