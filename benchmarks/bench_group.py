@@ -18,27 +18,14 @@ Usage::
 
 PostgreSQL comes from ``--pg`` or ``SMTQ_POSTGRES_URI``.
 """
-import argparse
-import json
 import os
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_suite  # noqa: E402  (bench_main, the cached stores)
 KEYS = ["optimizer.model.activation", "nsteps", "week"]
 AGGREGATE = ["optimizer.lr"]
-
-
-def best(fns, repeat):
-    """``[(fastest time, last result)]`` of each function, taking turns."""
-    times, outs = [[] for _ in fns], [None] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            outs[i] = fn()
-            times[i].append(time.perf_counter() - t)
-    return [(min(ts), out) for ts, out in zip(times, outs)]
 
 
 def measure(path, repeat):
@@ -65,7 +52,8 @@ def measure(path, repeat):
             **{f"{s}_optimizer.lr": ("optimizer.lr", s) for s in ("mean", "min", "max")})
         return grouped.reset_index()
 
-    (t_ours, groups), (t_read, rows), (t_pd, frame) = best([ours, read, with_pandas], repeat)
+    (t_ours, groups), (t_read, rows), (t_pd, frame) = run_suite.best_each(
+        [ours, read, with_pandas], repeat)
     assert sum(g["count"] for g in groups) == len(rows) == int(frame["count"].sum())
     assert len(groups) == len(frame), "smt-query and pandas found different groups"
     return {"code": os.path.dirname(smt_query.__file__), "records": len(rows),
@@ -74,31 +62,9 @@ def measure(path, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"))
-    parser.add_argument("--cache", default=None, help="the stores' directory "
-                        "(default: run_suite's cache)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)      # internal: measure one project
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(measure(args.one, args.repeat)))
-        return
-    sys.path.insert(0, HERE)
-    import run_suite
-    cache = args.cache or run_suite.CACHE
-    os.makedirs(cache, exist_ok=True)
-    print(f"--group-by {','.join(KEYS)} --aggregate {','.join(AGGREGATE)}")
-    for backend in args.backends:
-        if backend == "postgresql" and not args.pg:
-            print("postgresql: skipped (no --pg / SMTQ_POSTGRES_URI)", file=sys.stderr)
-            continue
-        path = run_suite.ensure_store(cache, backend, args.records, args.pg)
-        r = json.loads(subprocess.run(
-            [sys.executable, __file__, "--one", path, "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True).stdout)
+    for backend, r in run_suite.bench_main(
+            __file__, __doc__, measure,
+            head=f"--group-by {','.join(KEYS)} --aggregate {','.join(AGGREGATE)}"):
         print(f"{backend} {r['records']:,} records -> {r['groups']} groups, "
               f"load {r['load']:.1f}, code {r['code']}")
         print(f"  smt-query {r['ours']:.3f} s; read only {r['read']:.3f} s "

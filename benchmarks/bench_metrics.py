@@ -17,16 +17,16 @@ times:
 
     python benchmarks/bench_metrics.py [--records 100000] [--backends sqlite postgresql]
 """
-import argparse
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_suite  # noqa: E402  (bench_main, the cached stores)
 REGEX = r"log L (?:plateaued at|is) (\S+)"
 
 
@@ -120,8 +120,6 @@ def measure(path, repeat):
 
 def private_copy(cache, backend, n, pg):
     """A project of ``n`` records on ``backend`` that this benchmark may write to."""
-    sys.path.insert(0, HERE)
-    import run_suite
     if backend == "postgresql":
         return run_suite.ensure_store(cache, backend, n, pg)
     src = run_suite.ensure_store(run_suite.CACHE, backend, n)
@@ -139,27 +137,9 @@ def private_copy(cache, backend, n, pg):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"))
-    parser.add_argument("--cache", default=os.path.join(os.path.expanduser("~/.cache"),
-                                                        "smt-query-bench-metrics"))
-    parser.add_argument("--one", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(measure(args.one, args.repeat)))
-        return
-    os.makedirs(args.cache, exist_ok=True)
-    for backend in args.backends:
-        if backend == "postgresql" and not args.pg:
-            print("postgresql: skipped (no --pg / SMTQ_POSTGRES_URI)", file=sys.stderr)
-            continue
-        path = private_copy(args.cache, backend, args.records, args.pg)
-        res = json.loads(subprocess.run(
-            [sys.executable, __file__, "--one", path, "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True).stdout)
+    for backend, res in run_suite.bench_main(
+            __file__, __doc__, measure, repeat=7, store=private_copy,
+            cache=os.path.join(os.path.expanduser("~/.cache"), "smt-query-bench-metrics")):
         c, r, w = res["compute"], res["refresh"], res["where"]
         print(f"{backend} {res['records']:,} records, load {res['load']:.1f}")
         print(f"  compute one outcome metric ({c['n']:,}): {c['ours']:.2f} s "

@@ -19,14 +19,12 @@ Run it once per version of the code to compare (the same stores)::
 
 PostgreSQL comes from ``--pg`` or ``SMTQ_POSTGRES_URI``.
 """
-import argparse
-import json
 import os
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_suite  # noqa: E402  (bench_main, the cached stores)
 
 CASES = {   # name: (view -> filtered view, tag names a record needs one of)
     "tag fig": (lambda v: v.filter.tags("fig"), ["fig"]),
@@ -35,18 +33,6 @@ CASES = {   # name: (view -> filtered view, tag names a record needs one of)
     "glob fig*": (lambda v: v.filter.tags("fig*"), ["fig", "figure1", "figure2"]),
     "where status": (lambda v: v.filter.where("status == 'killed'"), ["_killed_"]),
 }
-
-
-def best(fns, repeat):
-    """``[(fastest time, last result)]`` of each function; the functions take
-    turns, so a busy machine slows them alike."""
-    times, outs = [[] for _ in fns], [None] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t = time.perf_counter()
-            outs[i] = fn()
-            times[i].append(time.perf_counter() - t)
-    return [(min(ts), out) for ts, out in zip(times, outs)]
 
 
 def measure(path, repeat):
@@ -77,7 +63,7 @@ def measure(path, repeat):
     out = {"code": os.path.dirname(smt_query.__file__), "vendor": store.vendor,
            "records": len(view), "load": os.getloadavg()[0]}
     for case, (make, names) in CASES.items():
-        (t_ours, got), (t_rows, by_rows), (t_col, by_col) = best(
+        (t_ours, got), (t_rows, by_rows), (t_col, by_col) = run_suite.best_each(
             [lambda: make(RecordStoreView(project=path)).labels(),
              lambda: rows_raw(names), lambda: column_raw(names)], repeat)
         assert got == by_col, f"{case}: smt-query and the tags column disagree"
@@ -87,30 +73,7 @@ def measure(path, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"))
-    parser.add_argument("--cache", default=None, help="the stores' directory "
-                        "(default: run_suite's cache)")
-    parser.add_argument("--one", help=argparse.SUPPRESS)      # internal: measure one project
-    args = parser.parse_args()
-    if args.one:
-        print(json.dumps(measure(args.one, args.repeat)))
-        return
-    sys.path.insert(0, HERE)
-    import run_suite
-    cache = args.cache or run_suite.CACHE
-    os.makedirs(cache, exist_ok=True)
-    for backend in args.backends:
-        if backend == "postgresql" and not args.pg:
-            print("postgresql: skipped (no --pg / SMTQ_POSTGRES_URI)", file=sys.stderr)
-            continue
-        path = run_suite.ensure_store(cache, backend, args.records, args.pg)
-        res = json.loads(subprocess.run(
-            [sys.executable, __file__, "--one", path, "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True).stdout)
+    for backend, res in run_suite.bench_main(__file__, __doc__, measure, repeat=15):
         print(f"{backend} {res['records']:,} records, load {res['load']:.1f}, code {res['code']}")
         print(f"  {'case':<16} {'rows':>7} {'smt-query':>10} {'raw rows':>10} {'raw column':>11}"
               f" {'vs rows':>8} {'vs column':>10}")

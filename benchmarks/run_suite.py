@@ -81,6 +81,18 @@ def best(fn, repeat=3):
     return min(times), result
 
 
+def best_each(fns, repeat):
+    """``[(fastest time, last result)]`` of each function; the functions take
+    turns, so a busy machine slows them alike."""
+    times, outs = [[] for _ in fns], [None] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            outs[i] = fn()
+            times[i].append(time.perf_counter() - t)
+    return [(min(ts), out) for ts, out in zip(times, outs)]
+
+
 def pipeline(view, first_tag=None, predicates=(), sample=SAMPLE):
     """smttask: tag pre-filter if it comes first, ``to_sumatra()`` per record, Python tests.
 
@@ -187,6 +199,37 @@ def ensure_store(cache, backend, n, admin_uri=None):
     with open(marker, "w") as f:
         json.dump({"records": n, "store": uri}, f)
     return path
+
+
+def bench_main(script, doc, measure, *, repeat=5, cache=None, store=ensure_store, head=None):
+    """The command line of a benchmark on one cached store per backend: yields
+    ``(backend, result)``, ``result`` being ``measure(path, repeat)`` run in a
+    fresh process (``script --one PATH``, internal; that process prints it as
+    JSON and yields nothing). Options: ``--records --backends --repeat --pg
+    --cache`` (default ``cache``, else the suite's); ``store(cache, backend,
+    n, pg)`` gives a store's project; ``head`` is printed first."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100000)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"))
+    parser.add_argument("--cache", default=cache or CACHE, help="the stores' directory")
+    parser.add_argument("--one", help=argparse.SUPPRESS)      # internal: measure one project
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(args.one, args.repeat)))
+        return
+    os.makedirs(args.cache, exist_ok=True)
+    if head:
+        print(head)
+    for backend in args.backends:
+        if backend == "postgresql" and not args.pg:
+            print("postgresql: skipped (no --pg / SMTQ_POSTGRES_URI)", file=sys.stderr)
+            continue
+        path = store(args.cache, backend, args.records, args.pg)
+        yield backend, json.loads(subprocess.run(
+            [sys.executable, script, "--one", path, "--repeat", str(args.repeat)],
+            capture_output=True, text=True, check=True).stdout)
 
 
 # -- the cases -----------------------------------------------------------------------

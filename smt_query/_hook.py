@@ -127,7 +127,7 @@ _SUMATRA_COMMANDS = frozenset((
 
 class ThenCall:
     """Wraps a module's real loader: once the module has run, ``then(module)``
-    (used here for ``sumatra.commands`` and by ``smt_query.storesetup``)."""
+    (see :class:`WatchImport`)."""
 
     def __init__(self, loader, then):
         self._loader, self._then = loader, then
@@ -143,30 +143,46 @@ class ThenCall:
         return getattr(self._loader, name)
 
 
-class _Finder:
-    """Meta-path finder that only reacts to ``sumatra.commands``."""
+class WatchImport:
+    """Meta-path finder that only reacts to the module ``name``: once it has
+    run, ``then(module)`` (:class:`ThenCall`). ``instead(name)``, if given,
+    may return a spec to load in its place (None: the module itself). Used
+    here for ``sumatra.commands`` and by ``smt_query.storesetup``."""
+
+    def __init__(self, name, then, instead=None):
+        self.name, self.then, self.instead = name, then, instead
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != TARGET:
+        if fullname != self.name:
             return None
-        from importlib.machinery import ModuleSpec, PathFinder
-        if os.environ.get("_SMT_COMPLETE") and _is_smt(sys.argv[0]):
-            return ModuleSpec(fullname, _RunInstead(_complete))
-        command = _early_command() if _running_smt() else None
-        if command is not None:
-            return ModuleSpec(fullname, _RunInstead(lambda: command(sys.argv[2:])))
+        spec = self.instead(fullname) if self.instead is not None else None
+        if spec is not None:
+            return spec
+        from importlib.machinery import PathFinder
         spec = PathFinder.find_spec(fullname, path)
         if spec is not None and spec.loader is not None:
-            spec.loader = ThenCall(spec.loader, register)
+            spec.loader = ThenCall(spec.loader, self.then)
         return spec
 
     def invalidate_caches(self):
         pass
 
 
+def _instead(fullname):
+    """What runs in place of ``sumatra.commands``: ``smt``'s shell completion,
+    or a declared command when ``smt`` runs one (else None)."""
+    from importlib.machinery import ModuleSpec
+    if os.environ.get("_SMT_COMPLETE") and _is_smt(sys.argv[0]):
+        return ModuleSpec(fullname, _RunInstead(_complete))
+    command = _early_command() if _running_smt() else None
+    if command is not None:
+        return ModuleSpec(fullname, _RunInstead(lambda: command(sys.argv[2:])))
+    return None
+
+
 def install():
     """Put the finder on ``sys.meta_path`` (idempotent, import-free)."""
-    if not any(isinstance(f, _Finder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    if not any(isinstance(f, WatchImport) and f.name == TARGET for f in sys.meta_path):
+        sys.meta_path.insert(0, WatchImport(TARGET, register, _instead))
     if TARGET in sys.modules:
         register(sys.modules[TARGET])

@@ -13,6 +13,7 @@ Sumatra does every store it opens.
 import os
 import sys
 
+from ._hook import WatchImport
 from .errors import QueryError
 from .where.dialect import dialect_for, dialect_of_engine, engine_key, uri_scheme
 
@@ -116,7 +117,7 @@ def light_ready(alias):
         from . import process
         settings.configure(**LIGHT_SETTINGS, DATABASES=dict(_light["databases"]))
         _light["configured"] = True
-        sys.meta_path.insert(0, _SumatraWatch())
+        sys.meta_path.insert(0, WatchImport(_SUMATRA_DJANGO, _adopt))
         process.apply()
         process.setup_django()
     if not (_light["configured"] and alias in _light["uris"] and _migrated(alias)):
@@ -145,29 +146,12 @@ def _migrated(alias):
     return wanted <= done
 
 
-class _SumatraWatch:
-    """Meta-path finder in place once Django is set up the light way: when
-    Sumatra's Django module is imported, its configuration learns the
-    databases named so far (so Sumatra's own stores over them use the same
-    alias) and configuring it sets Django up for Sumatra's models
-    (:func:`configure_django`), so Sumatra's stores work in this process too."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != _SUMATRA_DJANGO:
-            return None
-        from importlib.machinery import PathFinder
-        from ._hook import ThenCall
-        spec = PathFinder.find_spec(fullname, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = ThenCall(spec.loader, _adopt)
-        return spec
-
-    def invalidate_caches(self):
-        pass
-
-
 def _adopt(module):
-    """After Sumatra's Django module has run (see :class:`_SumatraWatch`)."""
+    """Once Django is set up the light way and Sumatra's Django module is
+    imported: its configuration learns the databases named so far (so
+    Sumatra's own stores over them use the same alias) and configuring it
+    sets Django up for Sumatra's models (:func:`configure_django`), so
+    Sumatra's stores work in this process too."""
     _name_light_databases(module.db_config)
     module.db_config.configure = configure_django   # Sumatra calls it before its models
 

@@ -3,13 +3,13 @@ import csv
 import hashlib
 import io
 import json
-import os
 
 import pytest
 from click.testing import CliRunner
 
 from smt_query import RecordStoreView
 from smt_query.cli.query import query
+from smt_query.project import read_project_file, write_project_file
 
 
 @pytest.fixture
@@ -191,12 +191,9 @@ def test_outside_a_project_and_unreadable_store(tmp_path, monkeypatch, make_proj
     assert outside.stderr == "Error: No Sumatra project exists in the current directory or above it.\n"
     project = make_project(runs=[{}])
     if project.store_uri.startswith("postgres"):   # a server that does not answer
-        settings = os.path.join(project.path, ".smt", "project")
-        with open(settings) as f:
-            state = json.load(f)
+        state = read_project_file(project.path)
         state["record_store"]["db_file"] = "postgres://smt:smt@127.0.0.1:1/nowhere"
-        with open(settings, "w") as f:
-            json.dump(state, f)
+        write_project_file(state, project.path)
     else:
         with open(project.store_uri, "wb") as f:
             f.write(b"this is not a database" * 100)

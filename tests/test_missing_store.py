@@ -1,6 +1,5 @@
 """A project whose record store is missing: our commands say so and create nothing;
 Sumatra's own ``smt init``/``smt run`` still create the store, switched or not."""
-import json
 import os
 import subprocess
 import sys
@@ -11,18 +10,16 @@ import pytest
 
 from smt_query import RecordStoreView
 from smt_query.demo import smt, smt_run
+from smt_query.project import read_project_file, write_project_file
 from smt_query.recordstore import StoreMissing, use_query_store
 
 SMT = os.path.join(os.path.dirname(sys.executable), "smt")
 
 
 def _set_store(path, uri):
-    project_file = os.path.join(path, ".smt", "project")
-    with open(project_file, encoding="utf-8") as f:
-        state = json.load(f)
+    state = read_project_file(path)
     state["record_store"]["db_file"] = uri
-    with open(project_file, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2)
+    write_project_file(state, path)
 
 
 def _database_exists(admin_uri, name):

@@ -20,6 +20,7 @@ import pytest
 from conftest import DemoProject, _copy_project
 from smt_query import RecordStoreView
 from smt_query.demo import build_demo, store_uri
+from smt_query.project import read_project_file, write_project_file
 from smt_query.recordstore import check_tag_rows
 from support import sumatra_records
 
@@ -44,12 +45,9 @@ def synced(backend, tmp_path_factory):
     b_uri = backend.new_store() or os.path.join(b, ".smt", "records")
     if backend.name == "sqlite":
         os.remove(b_uri)
-    project_file = os.path.join(b, ".smt", "project")
-    with open(project_file, encoding="utf-8") as f:
-        state = json.load(f)
+    state = read_project_file(b)
     state["record_store"]["db_file"] = b_uri
-    with open(project_file, "w", encoding="utf-8") as f:
-        json.dump(state, f, indent=2)
+    write_project_file(state, b)
     smt(str(base), "sync", store_uri(a), b_uri)
     return SimpleNamespace(a=DemoProject(a, store_uri(a), N, backend.name),
                            b=DemoProject(b, b_uri, N, backend.name))

@@ -522,9 +522,17 @@ class RecordAdmin(admin.ModelAdmin):
     def compare_view(self, request):
         """The ParameterComparison table of records given by ``?ids=``, with
         ``depth`` (a number or ``all``), ``fold`` and ``field`` controls."""
+        return self._page(request, self._compare_page)
+
+    def _page(self, request, build):
+        """The page ``build(request)`` makes, for a user who may view records,
+        with the notes of making it; an error goes back to the list, said."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+            raise PermissionDenied
         try:
             with page_notes(request):
-                response = self._compare_page(request)
+                response = build(request)
             return _rendered(response)
         except (QueryError, DatabaseError) as err:
             self.message_user(request, _first_line(err), messages.ERROR)
@@ -535,9 +543,6 @@ class RecordAdmin(admin.ModelAdmin):
         from ..compare import compare_view
         from ..params import FOLDED
         changelist = reverse(f"{self.admin_site.name}:django_store_record_changelist")
-        if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-            raise PermissionDenied
         try:
             ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
             depth_text = request.GET.get("depth", "2")
@@ -597,22 +602,12 @@ class RecordAdmin(admin.ModelAdmin):
     def chart_view(self, request):
         """The records of the list (its conditions in the query string) as a
         server-drawn SVG chart of ``y`` against ``x`` (default: timestamp)."""
-        try:
-            with page_notes(request):
-                response = self._chart_page(request)
-            return _rendered(response)
-        except (QueryError, DatabaseError) as err:
-            self.message_user(request, _first_line(err), messages.ERROR)
-            return HttpResponseRedirect(
-                reverse(f"{self.admin_site.name}:django_store_record_changelist"))
+        return self._page(request, self._chart_page)
 
     def _chart_page(self, request):
         from django.utils.safestring import mark_safe
         from ..plot import PlotData, read_points
         from ..svg import scatter
-        if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
-            raise PermissionDenied
         conditions = request.GET.copy()
         x = (conditions.pop("x", None) or ["timestamp"])[-1].strip() or "timestamp"
         y = (conditions.pop("y", None) or [""])[-1].strip()

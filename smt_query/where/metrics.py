@@ -14,7 +14,7 @@ import contextvars
 
 from ..errors import QueryError
 from .sqltext import MAX_SQL_TERMS, sql_value_ok
-from .values import NO_VALUE, ORDER, is_number
+from .values import NO_VALUE, ORDER, is_number, keys_of
 
 #: The table of metric values (never one of Sumatra's).
 TABLE = "smtq_metric"
@@ -67,14 +67,7 @@ def metric_source(source):
 
 def metric_names(expr):
     """The names of the metrics an expression tree reads."""
-    names, stack = set(), [expr]
-    while stack:
-        node = stack.pop()
-        key = getattr(node, "key", None)
-        if isinstance(key, MetricKey):
-            names.add(key.name)
-        stack.extend(getattr(node, "children", ()))
-    return names
+    return {key.name for key in keys_of(expr) if isinstance(key, MetricKey)}
 
 
 def metric_value(fields, name):

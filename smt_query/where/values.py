@@ -215,3 +215,16 @@ class Field:
         return hash(("Field", self.name))
 
 
+
+
+def keys_of(expr):
+    """The keys (:class:`Key`, :class:`Field`, a metric's) the leaves of an
+    expression tree name, each once, in the order they are written."""
+    keys, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        key = getattr(node, "key", None)
+        if key is not None and key not in keys:
+            keys.append(key)
+        stack.extend(reversed(list(getattr(node, "children", ()))))
+    return keys
