@@ -70,7 +70,35 @@ def _running_smt():
 
 
 def _complete():
-    """Answer click's completion protocol for ``smt``; return the exit code."""
+    """Answer click's completion protocol for ``smt``; return the exit code.
+
+    Once ``smt query`` or ``smt compare`` is typed, the command is built
+    from its table (:mod:`smt_query.cli.lightcommands`): neither the entry
+    points nor the filter registry are read.
+    """
+    from click.shell_completion import get_completion_class, shell_complete
+    instruction = os.environ["_SMT_COMPLETE"]
+    shell, _, what = instruction.partition("_")
+    cls = get_completion_class(shell)
+    if cls is not None and what == "source":
+        import click
+        return shell_complete(click.Group("smt"), {}, "smt", "_SMT_COMPLETE", instruction)
+    if cls is not None and what == "complete":
+        try:
+            args = cls(None, {}, "smt", "_SMT_COMPLETE").get_completion_args()[0]
+        except (KeyError, ValueError):
+            args = []
+        from .cli.lightcommands import TARGETS
+        if args and args[0] in TARGETS:
+            import click
+            from .cli.lightcommands import build
+            group = click.Group("smt", commands=[build(args[0])])
+            return shell_complete(group, {}, "smt", "_SMT_COMPLETE", instruction)
+    return _complete_all(instruction)
+
+
+def _complete_all(instruction):
+    """Completion from every command, Sumatra's and the declared ones."""
     import click
     from click.shell_completion import shell_complete
 
@@ -85,7 +113,7 @@ def _complete():
             obj = getattr(importlib.import_module(module), attr)
             if isinstance(obj, click.Command):
                 group.add_command(obj, name)
-    return shell_complete(group, {}, "smt", "_SMT_COMPLETE", os.environ["_SMT_COMPLETE"])
+    return shell_complete(group, {}, "smt", "_SMT_COMPLETE", instruction)
 
 
 def _early_command():
