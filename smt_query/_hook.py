@@ -69,32 +69,23 @@ def _running_smt():
     return len(sys.argv) > 1 and not _state["dispatching"] and _is_smt(sys.argv[0])
 
 
+#: Completion from the commands' table (``module:attr``, loaded by name as the
+#: commands are): ``f(instruction)``, None when the table does not answer.
+LIGHT_COMPLETION = "smt_query.cli.lightcommands:complete"
+
+
 def _complete():
     """Answer click's completion protocol for ``smt``; return the exit code.
 
-    Once ``smt query`` or ``smt compare`` is typed, the command is built
-    from its table (:mod:`smt_query.cli.lightcommands`): neither the entry
-    points nor the filter registry are read.
+    Once ``smt query`` or ``smt compare`` is typed, the command comes from its
+    table (:mod:`smt_query.cli.lightcommands`): neither the entry points nor
+    the filter registry are read.
     """
-    from click.shell_completion import get_completion_class, shell_complete
+    import importlib
     instruction = os.environ["_SMT_COMPLETE"]
-    shell, _, what = instruction.partition("_")
-    cls = get_completion_class(shell)
-    if cls is not None and what == "source":
-        import click
-        return shell_complete(click.Group("smt"), {}, "smt", "_SMT_COMPLETE", instruction)
-    if cls is not None and what == "complete":
-        try:
-            args = cls(None, {}, "smt", "_SMT_COMPLETE").get_completion_args()[0]
-        except (KeyError, ValueError):
-            args = []
-        from .cli.lightcommands import TARGETS
-        if args and args[0] in TARGETS:
-            import click
-            from .cli.lightcommands import build
-            group = click.Group("smt", commands=[build(args[0])])
-            return shell_complete(group, {}, "smt", "_SMT_COMPLETE", instruction)
-    return _complete_all(instruction)
+    module, _, attr = LIGHT_COMPLETION.partition(":")
+    code = getattr(importlib.import_module(module), attr)(instruction)
+    return _complete_all(instruction) if code is None else code
 
 
 def _complete_all(instruction):

@@ -95,6 +95,30 @@ def build(name, table=None):
                          context_settings=d["context_settings"])
 
 
+def complete(instruction):
+    """Answer the completion ``instruction`` (``bash_complete``, ``zsh_source``,
+    ...; the shell's words in ``COMP_WORDS``/``COMP_CWORD``) for ``smt``:
+    the exit code, or None when it needs the other commands (the start-up
+    hook, :mod:`smt_query._hook`, then asks them all)."""
+    from click.shell_completion import get_completion_class, shell_complete
+    shell, _, what = instruction.partition("_")
+    cls = get_completion_class(shell)
+    if cls is None or what not in ("source", "complete"):
+        return None
+    if what == "complete":
+        try:
+            args = cls(None, {}, "smt", "_SMT_COMPLETE").get_completion_args()[0]
+        except (KeyError, ValueError):
+            return None
+        if not args or args[0] not in TARGETS:
+            return None
+        commands = [build(args[0])]
+    else:
+        commands = []        # the shell's script names no command
+    return shell_complete(click.Group("smt", commands=commands), {}, "smt", "_SMT_COMPLETE",
+                          instruction)
+
+
 def current():
     """:data:`COMMANDS` as the real commands give it now (imports them)."""
     import importlib
