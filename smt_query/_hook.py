@@ -15,7 +15,8 @@ work happens when ``sumatra.commands`` is imported:
 * when ``smt`` runs with ``_SMT_COMPLETE`` set, it answers click's shell
   completion protocol (``eval "$(_SMT_COMPLETE=bash_source smt)"``; also
   ``zsh_source``/``fish_source``): Sumatra's command names, and the options
-  and values of the declared click commands.
+  and values of the declared click commands (``smt query`` and ``smt
+  compare`` from their table, :mod:`smt_query.cli.lightcommands`).
 
 A declared command is either a :class:`click.Command` or a function taking
 the argument list, like Sumatra's own commands. Sumatra's own command names
