@@ -10,26 +10,37 @@ variables (``_SMT_COMPLETE=bash_complete``) for
   (``smt query @<TAB>``); tags and keys twice: cold (no cache file) and
   cached (SQLite only keeps one);
 
-and in the same run, interleaved, two baselines:
+and in the same run, interleaved, the baselines:
 
+* ``python -c pass`` (the interpreter's start-up, with this venv's ``.pth``
+  hooks) and ``python -c "import click"`` (the floor of a completion that
+  answers through click's protocol);
 * ``python -c "import django"`` (as ``bench_startup.py``: the floor of any
   command that touches the store the ordinary way);
-* the way completion read the store before (``RecordStoreView().tag_names()``
-  and ``.parameter_keys()``, in a fresh process).
+* the way completion read the store before ``smt_query.completion``
+  (``RecordStoreView().tag_names()`` and ``.parameter_keys()``, in a fresh
+  process; left out with ``--no-before``);
+* with ``--old-tree DIR`` (a checkout of an earlier smt-query, say
+  ``git archive COMMIT | tar -x -C DIR``): every case again with that code
+  (``PYTHONPATH=DIR``), named ``old: ...``.
+
+Python files are compiled first (``compileall``), as pip compiles an
+installed package: without ``.pyc`` files (an editable install with
+``PYTHONDONTWRITEBYTECODE`` set) every run compiles the package again.
 
 Each is the best wall time and the best CPU time (user + system, which varies
 far less on a busy machine) of ``--repeat`` runs; ratios are against
-``import django``. The machine's load average is printed: compare ratios, and
+``import click``. The machine's load average is printed: compare ratios, and
 absolute times only from an idle machine.
 
 Target: every completion under 0.3 s on an idle 2-core machine at 100,000
-records (about 1.5x ``import django`` or less).
+records.
 
 Usage::
 
     python benchmarks/bench_complete.py                      # 100,000 records
     python benchmarks/bench_complete.py --records 10000 --repeat 3
-    python benchmarks/bench_complete.py --backends sqlite
+    python benchmarks/bench_complete.py --backends sqlite --no-before --old-tree /tmp/old
 """
 import argparse
 import os
@@ -53,6 +64,8 @@ CASES = {   # name: (command line as typed, a value it must offer, cache file re
     "saved names": ("smt query @", "@bench", False),
 }
 BASELINES = {
+    "python -c pass": [sys.executable, "-c", "pass"],
+    "import click": [sys.executable, "-c", "import click"],
     "import django": [sys.executable, "-c", "import django"],
     "before: view tags": [sys.executable, "-c", "from smt_query.view import RecordStoreView; "
                           "RecordStoreView().tag_names()"],
@@ -61,8 +74,9 @@ BASELINES = {
 }
 
 
-def complete(line, path, must, cold):
-    """Wall time of one completion by a real ``smt`` (its answer checked)."""
+def complete(line, path, must, cold, old_tree=None):
+    """``(wall, CPU)`` time of one completion by a real ``smt`` (its answer
+    checked); with ``old_tree``, that code instead of the installed one."""
     if cold:
         try:
             os.remove(os.path.join(path, ".smt", CACHE_FILE))
@@ -70,10 +84,12 @@ def complete(line, path, must, cold):
             pass
     env = dict(os.environ, _SMT_COMPLETE="bash_complete", COMP_WORDS=line,
                COMP_CWORD=str(len(line.split(" ")) - 1))
-    (wall, cpu), done = timed([SMT], path, env)
+    if old_tree:
+        env["PYTHONPATH"] = old_tree
+    times, done = timed([SMT], path, env)
     if done.returncode or must not in done.stdout:
         sys.exit(f"{line!r} offered {done.stdout[:200]!r} (wanted {must!r}): {done.stderr}")
-    return wall, cpu
+    return times
 
 
 def timed(cmd, path, env=None):
@@ -87,9 +103,10 @@ def timed(cmd, path, env=None):
     return (wall, cpu), done
 
 
-def measure(path, repeat, baselines):
+def measure(path, repeat, baselines, old_tree=None):
     """``{name: (best wall time, best CPU time)}`` of every case and baseline,
-    taking turns."""
+    taking turns (the old code's cases one after the other: its cache is
+    not this one's)."""
     subprocess.run([SMT, "query", "--tag", "fig", "--save", "bench", "--force", "--count"],
                    cwd=path, check=True, capture_output=True)
     times = {}
@@ -98,6 +115,9 @@ def measure(path, repeat, baselines):
             times.setdefault(name, []).append(complete(line, path, must, cold))
         for name in baselines:
             times.setdefault(name, []).append(timed(BASELINES[name], path)[0])
+        for name, (line, must, cold) in CASES.items() if old_tree else ():
+            times.setdefault("old: " + name, []).append(
+                complete(line, path, must, cold, old_tree))
     return {name: (min(w for w, _ in ts), min(c for _, c in ts)) for name, ts in times.items()}
 
 
@@ -110,21 +130,28 @@ def main(argv=None):
     parser.add_argument("--pg", default=os.environ.get("SMTQ_POSTGRES_URI"),
                         help="PostgreSQL admin URI (a role that may create databases)")
     parser.add_argument("--no-before", action="store_true",
-                        help="leave out the slow 'before' baselines")
+                        help="leave out the slow 'before' baselines (the view)")
+    parser.add_argument("--old-tree", metavar="DIR",
+                        help="also time every case with the smt-query code in DIR")
     args = parser.parse_args(argv)
-    baselines = ["import django"] + ([] if args.no_before else
-                                     ["before: view tags", "before: view keys"])
+    import smt_query
+    for tree in [os.path.dirname(smt_query.__file__)] + (
+            [os.path.join(args.old_tree, "smt_query")] if args.old_tree else []):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", tree], check=True)
+    baselines = ["python -c pass", "import click", "import django"] + (
+        [] if args.no_before else ["before: view tags", "before: view keys"])
     for backend in args.backends:
         if backend == "postgresql" and not args.pg:
             print("PostgreSQL skipped: set SMTQ_POSTGRES_URI or --pg", file=sys.stderr)
             continue
         path = run_suite.ensure_store(run_suite.CACHE, backend, args.records, args.pg)
-        best = measure(path, args.repeat, baselines)
-        wall0, cpu0 = best["import django"]
+        best = measure(path, args.repeat, baselines,
+                       args.old_tree and os.path.abspath(args.old_tree))
+        wall0, cpu0 = best["import click"]
         print(f"\n{backend}, {args.records:,} records ({path})")
         print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         print(f"  {'':<20} {'wall':>7}    {'ratio':>5}   {'CPU':>7}    {'ratio':>5}"
-              "   (ratios to import django)")
+              "   (ratios to import click)")
         for name, (wall, cpu) in best.items():
             note = "" if name in BASELINES else ("  under 0.3 s" if wall < 0.3 else "  OVER 0.3 s")
             print(f"  {name:<20} {wall:7.3f} s  {wall / wall0:5.2f}x  {cpu:7.3f} s  "

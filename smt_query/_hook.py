@@ -15,7 +15,8 @@ work happens when ``sumatra.commands`` is imported:
 * when ``smt`` runs with ``_SMT_COMPLETE`` set, it answers click's shell
   completion protocol (``eval "$(_SMT_COMPLETE=bash_source smt)"``; also
   ``zsh_source``/``fish_source``): Sumatra's command names, and the options
-  and values of the declared click commands.
+  and values of the declared click commands (``smt query`` and ``smt
+  compare`` from their table, :mod:`smt_query.cli.lightcommands`).
 
 A declared command is either a :class:`click.Command` or a function taking
 the argument list, like Sumatra's own commands. Sumatra's own command names
@@ -69,8 +70,27 @@ def _running_smt():
     return len(sys.argv) > 1 and not _state["dispatching"] and _is_smt(sys.argv[0])
 
 
+#: Completion from the commands' table (``module:attr``, loaded by name as the
+#: commands are): ``f(instruction)``, None when the table does not answer.
+LIGHT_COMPLETION = "smt_query.cli.lightcommands:complete"
+
+
 def _complete():
-    """Answer click's completion protocol for ``smt``; return the exit code."""
+    """Answer click's completion protocol for ``smt``; return the exit code.
+
+    Once ``smt query`` or ``smt compare`` is typed, the command comes from its
+    table (:mod:`smt_query.cli.lightcommands`): neither the entry points nor
+    the filter registry are read.
+    """
+    import importlib
+    instruction = os.environ["_SMT_COMPLETE"]
+    module, _, attr = LIGHT_COMPLETION.partition(":")
+    code = getattr(importlib.import_module(module), attr)(instruction)
+    return _complete_all(instruction) if code is None else code
+
+
+def _complete_all(instruction):
+    """Completion from every command, Sumatra's and the declared ones."""
     import click
     from click.shell_completion import shell_complete
 
@@ -85,7 +105,7 @@ def _complete():
             obj = getattr(importlib.import_module(module), attr)
             if isinstance(obj, click.Command):
                 group.add_command(obj, name)
-    return shell_complete(group, {}, "smt", "_SMT_COMPLETE", os.environ["_SMT_COMPLETE"])
+    return shell_complete(group, {}, "smt", "_SMT_COMPLETE", instruction)
 
 
 def _early_command():

@@ -151,6 +151,21 @@ def read_settings(start=None):
     return data
 
 
+def saved_queries(start=None):
+    """``{name: spec}`` of the project's saved queries (specs as stored:
+    :func:`load_query` checks one before it is used). A file that is not
+    ``{"queries": {name: spec, ...}}`` is a :class:`QueryError`."""
+    try:
+        data = read_settings(start)
+    except QueryError as err:
+        raise QueryError(f"cannot read saved queries: {err}") from None
+    queries = data.get("queries", {})
+    if not isinstance(queries, dict):
+        raise QueryError(f"cannot read saved queries from {saved_queries_path(start)}: expected "
+                         '{"queries": {NAME: {OPTION: VALUE, ...}, ...}}')
+    return queries
+
+
 def update_settings(change, start=None):
     """Apply ``change(settings)`` to the project's configuration and write it
     back atomically (nothing is written if ``change`` raises)."""

@@ -15,7 +15,7 @@ from .filters import modifier_kwargs, spec_modifiers, spec_options
 # The project lookup lives in smt_query.project; these names stay importable here.
 from .project import (SAVED_FILE, load_project, project_dir,  # noqa: F401
                       project_store_entry, read_project_file)
-from .project import read_settings, update_settings
+from .project import saved_queries, update_settings  # noqa: F401
 from .project import saved_queries_path as _saved_path
 from .rows import (group_columns, group_rows, json_fields, merge_rows,  # noqa: F401
                    query_rows, sort_rows)
@@ -134,21 +134,6 @@ def check_query_name(name):
     if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
         raise QueryError(f"bad query name {name!r}: use letters, digits, - and _")
     return name
-
-
-def saved_queries(start=None):
-    """``{name: spec}`` of the project's saved queries (specs as stored:
-    :func:`load_query` checks one before it is used). A file that is not
-    ``{"queries": {name: spec, ...}}`` is a :class:`QueryError`."""
-    try:
-        data = read_settings(start)
-    except QueryError as err:
-        raise QueryError(f"cannot read saved queries: {err}") from None
-    queries = data.get("queries", {})
-    if not isinstance(queries, dict):
-        raise QueryError(f"cannot read saved queries from {_saved_path(start)}: expected "
-                         '{"queries": {NAME: {OPTION: VALUE, ...}, ...}}')
-    return queries
 
 
 def _write_queries(queries, start):

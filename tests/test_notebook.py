@@ -190,6 +190,21 @@ def test_tutorial_runs_in_a_kernel(demo_project_rw, tmp_path):
     assert shown("killed = ") == "True"
     assert shown("get_task_param(records.latest, 'optimizer") == \
         "[3.3860280584311826, -0.11294867494456073]"
+    # issue 14's forms: relative dates, smart case, saved queries through the real smt
+    everything = RecordStoreView(project=demo_project_rw.path, hints=False)
+    recent = len(everything.filter.after("7d"))
+    assert 1 <= recent < 10 and shown("everything = RecordStoreView()") == repr(
+        (len(everything), len(everything) - recent, recent))
+    assert "'3 days ago'   2020-11-17 00:00 to 2020-11-18 00:00" in \
+        out[[c for c in cells if "relative_span(text, now=friday)" in c][0]]["stdout"]
+    smart = eval(shown("quiet = RecordStoreView(hints=False)"))
+    assert smart["Fit"] == (0, 0, smart["fit"][0]) and smart["ou"][1] == 0 < smart["ou"][0]
+    assert "matched case-sensitively" in shown('quiet.filter.reason("Fit").hints()')
+    saved = "".join(o["stdout"] for c, o in out.items() if 'smt("query' in c or "smt('compare" in c)
+    killed = everything.filter.tags("figure1").filter.status("killed")
+    assert "Saved query 'killed-figs': --tag figure1 --status killed" in saved
+    assert all(label in saved for label in killed.labels()) and "optimizer.lr" in saved
+    assert "Deleted saved query 'killed-figs'" in saved and "No saved queries yet" in saved
     assert all(o["data"] or o["stdout"] for c, o in out.items()
                if not c.startswith(("import os", "rsview.list;"))), "a cell shows nothing"
     assert RecordStoreView(project=demo_project_rw.path).filter.tags("figure3").labels() == []

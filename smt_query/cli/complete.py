@@ -4,10 +4,22 @@ what is typed so far and returns the values that start with it."""
 from .. import completion
 
 
+def complete_with(kind):
+    """Shell completion from the project's store: the function ``kind`` of
+    this module (tags, keys, labels, saved queries), as a click
+    ``shell_complete`` callback (its ``kind`` attribute names it)."""
+    def complete(ctx, param, incomplete):
+        try:
+            return globals()[kind](incomplete)
+        except Exception:  # completion must never break the shell
+            return []
+    complete.kind = kind
+    return complete
+
+
 def tags(incomplete):
     """The project's tags, written as ``--tag`` reads them literally (``fig[*]``)."""
-    from ..filters import literal_tag
-    return [t for t in map(literal_tag, completion.tag_names()) if t.startswith(incomplete)]
+    return [t for t in completion.tag_terms() if t.startswith(incomplete)]
 
 
 def keys(incomplete):

@@ -11,6 +11,7 @@ import click
 from ..dates import check_date, parse_duration
 from ..errors import QueryError
 from ..filters import spec_options
+from .complete import complete_with  # noqa: F401 (the commands' completion)
 
 
 class ValueType(click.ParamType):
@@ -39,18 +40,6 @@ class DurationType(ValueType):
 
     def __init__(self):
         super().__init__("DURATION", parse_duration)
-
-
-def complete_with(kind):
-    """Shell completion from the project's store: the function ``kind`` of
-    :mod:`smt_query.cli.complete` (tags, keys, labels, saved queries)."""
-    def complete(ctx, param, incomplete):
-        from . import complete as completions
-        try:
-            return getattr(completions, kind)(incomplete)
-        except Exception:  # completion must never break the shell
-            return []
-    return complete
 
 
 def _click_option(opt):
