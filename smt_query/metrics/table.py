@@ -1,6 +1,7 @@
 """Metric values in the store: computed once per record, kept in smt-query's
 own table (:data:`~smt_query.where.metrics.TABLE`), refreshed for new and
-changed records only (new records, a changed outcome, a changed definition),
+changed records only (new records, a changed outcome, new output files, a
+changed definition: each row keeps a fingerprint of its source, compared in SQL),
 on SQLite and PostgreSQL alike (portable SQL only)."""
 import math
 import sys
@@ -38,18 +39,41 @@ def _record_table(store):
     return meta.db_table, meta.pk.column
 
 
+def _source_sql(store, metric):
+    """SQL, over the record ``r``, of what ``metric``'s value is computed from
+    (kept in the table's ``source`` column): the outcome (its first
+    :data:`MAX_OUTCOME` characters); for an output-file metric, the record's
+    output keys as Sumatra records them (count, sum and largest id of its
+    ``DataKey`` rows: a new or changed file is a new key row)."""
+    if metric.kind == "outcome":
+        return f"substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
+    meta = store.models.DataKey._meta
+    key_id, owner = meta.pk.column, meta.get_field("output_from_record").column
+    _, pk = _record_table(store)
+    text = "CAST({} AS VARCHAR(24))"
+    return (f"(SELECT {text.format('COUNT(*)')} || ':' || "
+            f"{text.format(f'COALESCE(SUM(k.{key_id}), 0)')} || ':' || "
+            f"{text.format(f'COALESCE(MAX(k.{key_id}), 0)')} "
+            f"FROM {meta.db_table} k WHERE k.{owner} = r.{pk})")
+
+
 def stale(store, project_name, metric, everything=False):
-    """``[(db_id, label, outcome, stored)]`` of the records of ``project_name``
-    whose value of ``metric`` is missing or out of date (all with
-    ``everything``); ``stored``: whether a row of the table holds it."""
+    """``[(db_id, label, outcome, stored, source)]`` of the records of
+    ``project_name`` whose value of ``metric`` is missing or out of date (all
+    with ``everything``), decided in SQL: no row, another definition, or
+    another source (:func:`_source_sql`: an edited outcome, new output
+    keys). ``stored``: whether a row of the table holds it; ``source``: the
+    fingerprint to keep with the new value."""
     conn = _connection(store)
     table, pk = _record_table(store)
-    cond = "1 = 1" if everything else "m.record_id IS NULL OR m.defn <> %s"
+    cond = ("1 = 1" if everything else
+            "s.stored IS NULL OR s.defn <> %s OR s.source IS NULL OR s.source <> s.fp")
+    sql = (f"SELECT s.db_id, s.label, s.outcome, s.stored, s.fp FROM (SELECT r.{pk} AS db_id, "
+           f"r.label AS label, r.outcome AS outcome, m.record_id AS stored, m.defn AS defn, "
+           f"m.source AS source, {_source_sql(store, metric)} AS fp FROM {table} r "
+           f"LEFT JOIN {TABLE} m ON m.record_id = r.{pk} AND m.name = %s "
+           f"WHERE r.project_id = %s) s WHERE {cond}")
     params = [metric.name, project_name] + ([] if everything else [metric.digest])
-    if metric.kind == "outcome" and not everything:
-        cond += f" OR m.source IS NULL OR m.source <> substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
-    sql = (f"SELECT r.{pk}, r.label, r.outcome, m.record_id FROM {table} r LEFT JOIN {TABLE} m "
-           f"ON m.record_id = r.{pk} AND m.name = %s WHERE r.project_id = %s AND ({cond})")
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
@@ -61,51 +85,19 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
     records computed}``. ``progress``: a tqdm bar on stderr (None: on a
     terminal, for more than :data:`PROGRESS_FROM` records).
 
-    With ``auto`` (before a query), nothing is read when the project's
-    records have the same count and largest id as at the last refresh with
-    the same definition (one indexed query): new and deleted records and a
-    changed definition are caught at once; an outcome edited in place
-    (``smt comment``) at the next refresh that looks at every record."""
+    What is stale is decided in SQL (:func:`stale`): new records, a changed
+    definition, an outcome edited in place (``smt comment``), new output
+    files; when nothing is, that one query is all a refresh costs (``auto``:
+    before a query, the same). Values of deleted records are left until
+    :func:`forget` (no query reads them: they join no record)."""
     from django.db import IntegrityError
     done = {}
     for metric in metrics:
-        mark = _fingerprint(store, project_name)
-        if auto and not everything and _last(store, project_name, metric) == mark:
-            done[metric.name] = 0
-            continue
         try:
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
         except IntegrityError:    # another process wrote the same rows meanwhile
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
-        _remember(store, project_name, metric, mark)
     return done
-
-
-def _fingerprint(store, project_name):
-    conn = _connection(store)
-    table, pk = _record_table(store)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT COUNT(*), MAX({pk}) FROM {table} WHERE project_id = %s",
-                    [project_name])
-        n, max_id = cur.fetchone()
-    return int(n), max_id
-
-
-def _last(store, project_name, metric):
-    with _connection(store).cursor() as cur:
-        cur.execute(f"SELECT n, max_id FROM {TABLE}_state WHERE project = %s AND name = %s "
-                    "AND defn = %s", [project_name, metric.name, metric.digest])
-        row = cur.fetchone()
-    return None if row is None else (int(row[0]), row[1])
-
-
-def _remember(store, project_name, metric, mark):
-    from django.db import transaction
-    with transaction.atomic(using=store.db_alias), _connection(store).cursor() as cur:
-        cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
-                    [project_name, metric.name])
-        cur.execute(f"INSERT INTO {TABLE}_state (project, name, defn, n, max_id) "
-                    "VALUES (%s, %s, %s, %s, %s)", [project_name, metric.name, metric.digest, *mark])
 
 
 def _refresh_one(store, project_name, metric, everything, progress):
@@ -118,17 +110,18 @@ def _refresh_one(store, project_name, metric, everything, progress):
     out = []
     stored = [r[0] for r in rows if r[3] is not None]
     if metric.kind == "outcome":
-        for db_id, _label, outcome, _ in rows:
+        for db_id, _label, outcome, _, source in rows:
             value = value_of(metric, _Outcome(outcome or ""))
-            out.append((db_id, *_state(value), (outcome or "")[:MAX_OUTCOME]))
+            out.append((db_id, *_state(value), source))
             if bar is not None and len(out) % 1000 == 0:
                 bar.update(1000)
     else:
         qs = store.models.Record.objects.using(store.db_alias)
+        sources = {r[0]: r[4] for r in rows}
         for start in range(0, len(rows), _CHUNK):
             chunk = [r[0] for r in rows[start:start + _CHUNK]]
             for record, db_id in _load_with_ids(store, qs, chunk):
-                out.append((db_id, *_state(value_of(metric, record, warned)), None))
+                out.append((db_id, *_state(value_of(metric, record, warned)), sources[db_id]))
             if bar is not None:
                 bar.update(len(chunk))
     if bar is not None:
@@ -193,8 +186,6 @@ def forget(store, project_name, names=()):
             cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
                         f"(SELECT {pk} FROM {table} WHERE project_id = %s)", [name, project_name])
             n += cur.rowcount
-            cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
-                        [project_name, name])
     return n
 
 
