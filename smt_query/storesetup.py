@@ -384,14 +384,17 @@ def metric_table_sql(dialect):
     return [f"CREATE TABLE IF NOT EXISTS {TABLE} (record_id INTEGER NOT NULL, "
             f"name VARCHAR(100) NOT NULL, state SMALLINT NOT NULL, value {real}, "
             f"defn VARCHAR(32) NOT NULL, source TEXT, PRIMARY KEY (name, record_id))",
-            f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)"]
+            f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)",
+            # per project: the store's write mark when its metrics ("NAME:DIGEST,...") were current
+            f"CREATE TABLE IF NOT EXISTS {TABLE}_mark (project VARCHAR(100) NOT NULL PRIMARY KEY, "
+            f"mark BIGINT NOT NULL, names TEXT NOT NULL)"]
 
 
 _READY = set()
 
 
 def ensure_metric_table(connection):
-    """Create the metric table on ``connection`` (a Django connection) if
+    """Create the metric tables on ``connection`` (a Django connection) if
     missing. A table of an earlier version keeps its values (rows without a
     ``source`` are computed again once); its former ``smtq_metric_state``
     table is dropped."""
@@ -403,7 +406,7 @@ def ensure_metric_table(connection):
         names = set(connection.introspection.table_names(cur))
         if TABLE + "_state" in names:
             cur.execute(f"DROP TABLE {TABLE}_state")
-        if TABLE in names:
+        if {TABLE, TABLE + "_mark"} <= names:
             _READY.add(key)
             return False
         for sql in metric_table_sql(dialect_for(connection.vendor)):

@@ -4,8 +4,10 @@ real ``smt run`` records, the store's table, ``metric.NAME`` in --where /
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import types
 
 import pytest
 from hostile import run_sql
@@ -204,6 +206,14 @@ def outputs_project(tmp_path, backend):
     return path, labels
 
 
+def store_of(path):
+    """What ``run_sql`` needs of the project at ``path``: its store's address."""
+    with open(os.path.join(path, ".smt", "project"), encoding="utf-8") as f:
+        store = json.load(f)["record_store"]
+    uri = store.get("db_file") or store.get("url") or store.get("uri")
+    return types.SimpleNamespace(store_uri=uri)
+
+
 def test_metrics_from_outputs_of_real_runs(outputs_project):
     path, labels = outputs_project
     for name, source in [("score", ["--from-outcome", r"score = (\S+)"]),
@@ -307,3 +317,82 @@ def test_admin_where_box_reads_metrics(demo_project_rw, admin_user):  # noqa: F8
             assert labels == RecordStoreView(project=path).filter.where(text).labels(), text
             assert labels
 
+
+
+#: Records an output file for an existing record through Sumatra's own API
+#: (its data store's key, ``project.save_record``), as a later step of a run may.
+SAVE_NEW_OUTPUT = """
+import json, os, sys
+from sumatra.datastore.filesystem import DataFile
+from sumatra.projects import load_project
+project = load_project(sys.argv[1])
+record = project.get_record(sys.argv[2])
+with open(os.path.join(record.datastore.root, "a_new.json"), "w") as f:
+    json.dump({"train": {"loss": 7.5}}, f)
+record.output_data.append(DataFile("a_new.json", record.datastore).generate_key())
+project.save_record(record)
+"""
+
+
+def reject(constant):
+    raise ValueError(f"not JSON: {constant}")
+
+
+def strict_json(text):
+    """``text`` parsed as strict JSON (no NaN / Infinity), and by jq if installed."""
+    if shutil.which("jq"):
+        proc = subprocess.run(["jq", "-c", "."], input=text, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    return json.loads(text, parse_constant=reject)
+
+
+def test_changed_records_refresh_by_themselves(outputs_project):
+    """A query sees an outcome edited in place and an output file recorded
+    later, with no `metric refresh`; a table left by the last version keeps
+    working; NaN and infinities are JSON null."""
+    path, labels = outputs_project
+    add_metric("loss", from_output="*.json:train.loss", start=path)
+    add_metric("score", from_outcome=r"score = (\S+)", start=path)
+
+    def where(expr):
+        return RecordStoreView(project=path).filter.where(expr).labels()
+
+    assert where("metric.loss == 0.1") == [labels[1]]
+    assert where("metric.score < -1e300") == []
+    # the metric table as the last version left it: output values without a
+    # fingerprint, its state table beside it
+    project = store_of(path)
+    run_sql(project, "UPDATE smtq_metric SET source = NULL WHERE name = 'loss'")
+    run_sql(project, "DROP TABLE smtq_metric_mark")
+    run_sql(project, "CREATE TABLE smtq_metric_state (project VARCHAR(100) NOT NULL, name "
+                     "VARCHAR(100) NOT NULL, defn VARCHAR(32) NOT NULL, n INTEGER NOT NULL, "
+                     "max_id INTEGER, PRIMARY KEY (project, name))")
+    out = smt_cli(path, "query", "--where", "metric.loss > 0.15", "--format", "labels").stdout
+    assert sorted(out.split()) == sorted([labels[2], labels[3]])
+    tables = {r[0] for r in run_sql(project, "SELECT name FROM sqlite_master") or ()} \
+        if not project.store_uri.startswith("postgres") else {r[0] for r in run_sql(
+            project, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "smtq_metric_mark" in tables and "smtq_metric_state" not in tables
+    # an output file recorded later, an outcome edited in place: seen by the next query
+    subprocess.run([sys.executable, "-c", SAVE_NEW_OUTPUT, path, labels[1]], cwd=path,
+                   check=True, capture_output=True)
+    smt(path, "comment", "--replace", labels[2], "score = -inf")
+    out = smt_cli(path, "query", "--where", "metric.score < -1e300 or metric.loss == 7.5",
+                  "--format", "labels").stdout
+    assert sorted(out.split()) == sorted([labels[1], labels[2]])
+    assert where("metric.loss == 7.5") == [labels[1]]
+    assert refresh_metrics(path) == {"loss": 0, "score": 0}
+    # JSON: NaN (labels[3]) and -inf (labels[2]) are null, read by strict parsers
+    rows = strict_json(smt_cli(path, "query", "--metric", "score", "--metric", "loss",
+                               "--param", "metric.score", "--format", "json").stdout)
+    by_label = {r["label"]: r for r in rows}
+    assert by_label[labels[3]]["metrics"]["score"] is None
+    assert by_label[labels[2]]["metrics"]["score"] is None
+    assert by_label[labels[2]]["metric.score"] is None
+    assert by_label[labels[1]]["metrics"] == {"score": -1.5e4, "loss": 7.5}
+    assert math.isnan(RecordStoreView(project=path).summary.dataframe(
+        fields=["label"], parameters=["metric.score"]).set_index("label")
+        .loc[labels[3], "metric.score"])    # in Python still NaN
+    compared = strict_json(smt_cli(path, "compare", labels[2], labels[3], "--metric", "score",
+                                   "--format", "json").stdout)
+    assert compared["records"] == [labels[2], labels[3]]

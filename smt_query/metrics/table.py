@@ -4,9 +4,13 @@ changed records only (new records, a changed outcome, new output files, a
 changed definition: each row keeps a fingerprint of its source, compared in SQL),
 on SQLite and PostgreSQL alike (portable SQL only)."""
 import math
+import os
 import sys
 
 from ..where.metrics import NAN, NONE, NUMBER, TABLE
+
+#: smt-query's note of the write mark at which a project's metrics were current.
+MARKS = TABLE + "_mark"
 from .extract import MAX_OUTCOME, value_of
 
 #: Rows written per INSERT statement (6 parameters each: under SQLite's 999).
@@ -87,17 +91,81 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
 
     What is stale is decided in SQL (:func:`stale`): new records, a changed
     definition, an outcome edited in place (``smt comment``), new output
-    files; when nothing is, that one query is all a refresh costs (``auto``:
-    before a query, the same). Values of deleted records are left until
-    :func:`forget` (no query reads them: they join no record)."""
+    keys. With ``auto`` (before a query) on a store that tells cheaply that
+    nothing was written since the last refresh of these metrics
+    (:func:`write_mark`: SQLite), not even that query runs. Values of deleted
+    records stay until :func:`forget` (they join no record)."""
     from django.db import IntegrityError
-    done = {}
+    mark = None if everything else write_mark(store)
+    if auto and mark is not None and _seen(store, project_name, metrics, mark):
+        return {metric.name: 0 for metric in metrics}
+    done, expect = {}, mark
     for metric in metrics:
         try:
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
         except IntegrityError:    # another process wrote the same rows meanwhile
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
+            expect = None
+        if done[metric.name] and expect is not None:   # our commit, and no other's?
+            now = write_mark(store)
+            expect = now if now == expect + 1 else None
+    if expect is not None:
+        _remember(store, project_name, metrics, expect)
     return done
+
+
+#: The header of an SQLite database file: its magic text, the offsets of its
+#: write version (1: rollback journal, 2: WAL) and of its file change counter.
+_SQLITE_MAGIC, _WRITE_VERSION, _CHANGE_COUNTER = b"SQLite format 3\0", 18, 24
+
+
+def write_mark(store):
+    """A number that changes with every write to the store, read in O(1), or
+    None where there is none (then every check compares every record):
+    SQLite's file change counter (its file header), which a database in
+    rollback-journal mode (Sumatra's) increments at each commit; not in WAL
+    mode, not on PostgreSQL."""
+    conn = _connection(store)
+    path = conn.settings_dict.get("NAME")
+    if conn.vendor != "sqlite" or not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(28)
+    except OSError:
+        return None
+    if len(head) < 28 or not head.startswith(_SQLITE_MAGIC) or head[_WRITE_VERSION] != 1:
+        return None
+    return int.from_bytes(head[_CHANGE_COUNTER:_CHANGE_COUNTER + 4], "big")
+
+
+def _names(metrics):
+    return {f"{m.name}:{m.digest}" for m in metrics}
+
+
+def _seen(store, project_name, metrics, mark):
+    """Whether ``metrics`` were refreshed when the store's write mark was ``mark``."""
+    with _connection(store).cursor() as cur:
+        cur.execute(f"SELECT mark, names FROM {MARKS} WHERE project = %s", [project_name])
+        row = cur.fetchone()
+    return row is not None and row[0] == mark and _names(metrics) <= set(row[1].split(","))
+
+
+def _remember(store, project_name, metrics, mark):
+    """Note that ``metrics`` are current at write mark ``mark`` (the one this
+    note's own commit makes ``mark + 1``; checked after it)."""
+    from django.db import transaction
+    conn = _connection(store)
+    with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
+        cur.execute(f"SELECT mark, names FROM {MARKS} WHERE project = %s", [project_name])
+        row = cur.fetchone()
+        names = _names(metrics) | (set(row[1].split(",")) if row and row[0] == mark else set())
+        cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
+        cur.execute(f"INSERT INTO {MARKS} (project, mark, names) VALUES (%s, %s, %s)",
+                    [project_name, mark + 1, ",".join(sorted(names))])
+    if write_mark(store) != mark + 1:    # another write came between: check all next time
+        with conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
 
 
 def _refresh_one(store, project_name, metric, everything, progress):
@@ -186,6 +254,7 @@ def forget(store, project_name, names=()):
             cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
                         f"(SELECT {pk} FROM {table} WHERE project_id = %s)", [name, project_name])
             n += cur.rowcount
+        cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
     return n
 
 
