@@ -396,3 +396,51 @@ def test_changed_records_refresh_by_themselves(outputs_project):
     compared = strict_json(smt_cli(path, "compare", labels[2], labels[3], "--metric", "score",
                                    "--format", "json").stdout)
     assert compared["records"] == [labels[2], labels[3]]
+
+
+def test_parameter_comparison_with_metrics(demo_project_rw, tmp_path):
+    """ParameterComparison(metrics=...): the keys ``metric.NAME`` of smt compare
+    --metric (the same values), in its DataFrame and as parallel-coordinate axes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    from smt_query.compare import compare_view
+    from smt_query.metrics import metric_values
+    from smt_query.params import MISSING, ParameterComparison
+    path = demo_project_rw.path
+    add_metric("logL", from_outcome=LOGL, start=path)
+    add_metric("passes", from_outcome=PASSES, start=path)
+    view = RecordStoreView(project=path)
+    labels = view.filter.where("metric.logL < 0").labels()[:5]   # and one without logL:
+    labels.append(view.filter.where("metric.logL missing and metric.passes exists").labels()[0])
+    chosen = view.filter.labels(*labels)
+    values = metric_values(chosen, ["logL", "passes"])
+    assert len({values[lbl]["logL"] for lbl in labels[:5]}) > 1
+
+    comparison = ParameterComparison(chosen, metrics=["logL"])
+    frame = comparison.dataframe()
+    assert list(frame["metric.logL"]) == [values.get(lbl, {}).get("logL", MISSING)
+                                          for lbl in comparison.labels]
+    assert "metric.passes" not in frame
+    assert comparison.differences["metric.logL"] == \
+        compare_view(chosen, metrics=["logL"]).comparison.differences["metric.logL"]
+    declared = ParameterComparison(chosen, metrics=True).differences
+    assert {"metric.logL", "metric.passes"} <= set(declared)
+
+    data = comparison.parallel_data()
+    assert "metric.logL" in data["keys"]
+    ax = comparison.plot()
+    try:
+        assert "metric.logL" in [t.get_text() for t in ax.get_xticklabels()]
+        ax.figure.savefig(tmp_path / "pc.png")
+    finally:
+        plt.close(ax.figure)
+    pixels = matplotlib.image.imread(tmp_path / "pc.png")[..., :3]
+    assert (pixels < 0.9).any(axis=-1).sum() > 1000     # drawn, not blank
+
+    with pytest.raises(QueryError, match="RecordStoreView"):
+        ParameterComparison(list(chosen), metrics=["logL"])
+    with pytest.raises(QueryError, match="unknown metric 'nope'"):
+        ParameterComparison(chosen, metrics=["nope"])
