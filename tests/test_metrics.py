@@ -444,3 +444,64 @@ def test_parameter_comparison_with_metrics(demo_project_rw, tmp_path):
         ParameterComparison(list(chosen), metrics=["logL"])
     with pytest.raises(QueryError, match="unknown metric 'nope'"):
         ParameterComparison(chosen, metrics=["nope"])
+
+
+def test_admin_list_shows_and_sorts_metric_columns(demo_project_rw, admin_user):  # noqa: F811
+    """The admin's record list: one column per declared metric, blank where a
+    record has no value, sorted in SQL (records without a number last),
+    refreshed before the list is read (an outcome edited by smt comment)."""
+    import html
+    import re
+
+    from django.test import Client
+    from test_admin import listed, showing
+
+    from smt_query.metrics import metric_values
+    path = demo_project_rw.path
+    add_metric("logL", from_outcome=LOGL, start=path)
+    add_metric("passes", from_outcome=PASSES, start=path)
+    client = Client()
+    client.force_login(admin_user)
+
+    def cells(response, name):
+        """{label: text of the metric's cell} of a list page."""
+        out = {}
+        for row in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.S):
+            label = re.search(r'<th class="field-label"><a [^>]*>(.*?)</a>', row)
+            cell = re.search(rf'<td class="field-metric_{name}">(.*?)</td>', row)
+            if label and cell:
+                out[html.unescape(label.group(1))] = html.unescape(cell.group(1))
+        return out
+
+    values = metric_values(RecordStoreView(project=path), ["logL", "passes"])
+    with showing(path):
+        labels, response = listed(client)
+        assert len(labels) == demo_project_rw.n_records
+        text = response.content.decode()
+        assert "Metric.logL</a>" in text and "Metric.passes</a>" in text   # sortable headers
+        shown = cells(response, "logL")
+        assert set(shown) == set(labels)
+        for label in labels:
+            value = values.get(label, {}).get("logL")
+            assert shown[label] == ("" if value is None else str(value)), label
+        assert "" in shown.values() and "nan" in shown.values()
+
+        column = response.context["cl"].list_display.index(metric_column("logL"))
+        numbers = {lbl: v["logL"] for lbl, v in values.items()
+                   if "logL" in v and not math.isnan(v["logL"])}
+        for prefix, reverse in (("", False), ("-", True)):
+            order, _ = listed(client, f"o={prefix}{column}")
+            assert sorted(order) == sorted(labels)
+            head = order[:len(numbers)]
+            assert set(head) == set(numbers)            # without a number: last
+            assert [numbers[lbl] for lbl in head] == sorted(numbers.values(), reverse=reverse)
+
+        # an outcome edited in place: the next page shows the new value, sorts by it
+        smt(path, "comment", "--replace", labels[-1], "log L plateaued at -1e9")
+        order, response = listed(client, f"o={column}")
+        assert order[0] == labels[-1] and cells(response, "logL")[labels[-1]] == "-1000000000.0"
+
+
+def metric_column(name):
+    from smt_query.admin.lists import metric_column
+    return metric_column(name)
