@@ -100,8 +100,22 @@ def test_metric_columns_sort_group_json(demo_project_rw):
     grouped = smt_cli(path, "query", "--group-by", "metric.logL", "--format", "json").stdout
     groups = json.loads(grouped)
     assert sum(g["count"] for g in groups) == demo_project_rw.n_records
-    # the Python view: summary rows carry the column
+    # --aggregate metric.X: count, mean, min, max of its numbers per group
     from smt_query.rows import read_rows
+    by_status = {}
+    for r in read_rows(RecordStoreView(project=path), ["label", "status"], ["metric.logL"]):
+        value = r["metric.logL"]
+        if value is not None and math.isfinite(value):
+            by_status.setdefault(r["status"], []).append(value)
+    groups = json.loads(smt_cli(path, "query", "--group-by", "status", "--aggregate",
+                                "metric.logL", "--format", "json").stdout)
+    assert {g["status"] for g in groups if g["mean_metric.logL"] is not None} == set(by_status)
+    for g in groups:
+        numbers = by_status.get(g["status"])
+        if numbers:
+            assert g["mean_metric.logL"] == pytest.approx(sum(numbers) / len(numbers))
+            assert (g["min_metric.logL"], g["max_metric.logL"]) == (min(numbers), max(numbers))
+    # the Python view: summary rows carry the column
     view = RecordStoreView(project=path).filter.where("metric.logL < -8e4")
     got = read_rows(view, ["label"], ["metric.logL"])
     assert got and all(r["metric.logL"] < -8e4 for r in got)
