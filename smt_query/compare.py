@@ -158,7 +158,8 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), 
             sets.append(environment(record))
     else:
         fields = tuple(fields)
-        metric_keys = lambda label: {}   # noqa: E731
+        def metric_keys(label):
+            return {}
         if metrics:
             from .metrics import compared_metrics
             metric_keys = compared_metrics(view, metrics)
