@@ -4,7 +4,6 @@ changed records only (new records, a changed outcome, new output files, a
 changed definition: each row keeps a fingerprint of its source, compared in SQL),
 on SQLite and PostgreSQL alike (portable SQL only)."""
 import math
-import os
 import sys
 
 from ..where.metrics import NAN, NONE, NUMBER, TABLE
@@ -114,29 +113,14 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
     return done
 
 
-#: The header of an SQLite database file: its magic text, the offsets of its
-#: write version (1: rollback journal, 2: WAL) and of its file change counter.
-_SQLITE_MAGIC, _WRITE_VERSION, _CHANGE_COUNTER = b"SQLite format 3\0", 18, 24
-
-
 def write_mark(store):
-    """A number that changes with every write to the store, read in O(1), or
-    None where there is none (then every check compares every record):
-    SQLite's file change counter (its file header), which a database in
-    rollback-journal mode (Sumatra's) increments at each commit; not in WAL
-    mode, not on PostgreSQL."""
+    """A number every commit to the store changes, read in O(1), or None
+    where the database has none (then every check compares every record):
+    the dialect's ``write_mark`` (SQLite: its file change counter)."""
+    from ..where.dialect import dialect_for
     conn = _connection(store)
-    path = conn.settings_dict.get("NAME")
-    if conn.vendor != "sqlite" or not isinstance(path, str) or not os.path.isfile(path):
-        return None
-    try:
-        with open(path, "rb") as f:
-            head = f.read(28)
-    except OSError:
-        return None
-    if len(head) < 28 or not head.startswith(_SQLITE_MAGIC) or head[_WRITE_VERSION] != 1:
-        return None
-    return int.from_bytes(head[_CHANGE_COUNTER:_CHANGE_COUNTER + 4], "big")
+    dialect = dialect_for(conn.vendor)
+    return None if dialect is None else dialect.write_mark(conn)
 
 
 def _names(metrics):
