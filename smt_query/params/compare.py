@@ -179,7 +179,7 @@ class ParameterComparison:
         matching a prefix of a leaf's key leaves out the whole subtree.
     metrics : iterable of str or True, optional
         Metrics compared too, as keys ``metric.NAME`` (as ``smt compare
-        --metric``: :func:`smt_query.metrics.compared_metrics`); ``True``:
+        --metric``: ``RecordStoreView.compared_metrics``); ``True``:
         every metric the project declares. `records` must then be a
         RecordStoreView. A record without a value lacks the key.
 
@@ -200,9 +200,12 @@ class ParameterComparison:
         if metrics:
             if records is None:
                 raise TypeError("metrics=... compares records (a RecordStoreView), not params")
-            from ..metrics import compared_metrics
-            metric_keys = compared_metrics(records, None if metrics is True else
-                                           [metrics] if isinstance(metrics, str) else metrics)
+            if not callable(getattr(records, "compared_metrics", None)):
+                from ..errors import QueryError
+                raise QueryError("metrics are compared over a RecordStoreView of a project "
+                                 f"(its metric definitions), not {type(records).__name__}")
+            metric_keys = records.compared_metrics(
+                None if metrics is True else [metrics] if isinstance(metrics, str) else metrics)
         items = records if records is not None else params
         from ..progress import bar
         items = bar(items, desc="Comparing", unit="rec", progress=progress)
