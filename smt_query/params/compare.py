@@ -177,7 +177,7 @@ class ParameterComparison:
     ignore : iterable of str
         Dotted keys or fnmatch globs over dotted keys to leave out; a key
         matching a prefix of a leaf's key leaves out the whole subtree.
-    metrics : iterable of str or True, optional
+    metrics : iterable of str or bool, optional
         Metrics compared too, as keys ``metric.NAME`` (as ``smt compare
         --metric``: ``RecordStoreView.compared_metrics``); ``True``:
         every metric the project declares. `records` must then be a
