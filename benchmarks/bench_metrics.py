@@ -11,6 +11,11 @@ times:
   regular expression over them (nothing written). Target < 10 s.
 * **refresh**: after 100 new records (copied rows, new labels), the
   incremental refresh; against the raw query finding them. Target < 1 s.
+* **check**: the refresh when nothing changed (each record's fingerprint
+  compared in SQL), against the raw scan reading every outcome; and the
+  automatic one before a query (``auto=True``: on SQLite the write mark is
+  read first, so the comparison does not run); **edit**: the refresh after one outcome
+  is edited in place.
 * **where**: ``view.filter.where("metric.logL < -5e4").labels()``, best of
   ``--repeat``, against the raw SQL on the metric table returning the same
   labels (checked). Target within 3x.
@@ -103,6 +108,34 @@ def measure(path, repeat):
             cur.execute("DELETE FROM smtq_metric WHERE record_id NOT IN "
                         "(SELECT db_id FROM django_store_record)")
 
+    # nothing changed: the check a query makes before it runs (every record's
+    # fingerprint compared in SQL), against the raw scan reading every outcome
+    def raw_scan():
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*), SUM(LENGTH(outcome)) FROM django_store_record "
+                        "WHERE project_id = %s", [name])
+            return cur.fetchone()
+    t_check, n = best(lambda: refresh(store, name, [metric], progress=False)["logL"], repeat)
+    out["check"] = {"ours": t_check, "n": n, "raw_scan": best(raw_scan, repeat)[0],
+                    "auto": best(lambda: refresh(store, name, [metric], progress=False,
+                                                 auto=True), repeat)[0]}
+    # one outcome edited in place (as `smt comment --replace` does), then restored
+    with conn.cursor() as cur:
+        cur.execute("SELECT db_id, outcome FROM django_store_record WHERE project_id = %s "
+                    "ORDER BY db_id LIMIT 1", [name])
+        edit_id, outcome = cur.fetchone()
+        cur.execute("UPDATE django_store_record SET outcome = %s WHERE db_id = %s",
+                    ["log L is -12345.5", edit_id])
+    try:
+        t = time.perf_counter()
+        n = refresh(store, name, [metric], progress=False)["logL"]
+        out["edit"] = {"ours": time.perf_counter() - t, "n": n}
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE django_store_record SET outcome = %s WHERE db_id = %s",
+                        [outcome, edit_id])
+        refresh(store, name, [metric], progress=False)
+
     def ours():
         return RecordStoreView(project=path).filter.where("metric.logL < -5e4").labels()
 
@@ -140,12 +173,16 @@ def main():
     for backend, res in run_suite.bench_main(
             __file__, __doc__, measure, repeat=7, store=private_copy,
             cache=os.path.join(os.path.expanduser("~/.cache"), "smt-query-bench-metrics")):
-        c, r, w = res["compute"], res["refresh"], res["where"]
+        c, r, w, k, e = (res[key] for key in ("compute", "refresh", "where", "check", "edit"))
         print(f"{backend} {res['records']:,} records, load {res['load']:.1f}")
         print(f"  compute one outcome metric ({c['n']:,}): {c['ours']:.2f} s "
               f"(regex over raw rows {c['python']:.2f} s: {c['ours'] / c['python']:.1f}x)")
         print(f"  refresh after 100 new ({r['n']}): {r['ours'] * 1e3:.0f} ms "
               f"(raw query finding them {r['raw_find'] * 1e3:.0f} ms)")
+        print(f"  no-change check ({k['n']} stale): {k['ours'] * 1e3:.0f} ms (raw scan of "
+              f"every outcome {k['raw_scan'] * 1e3:.0f} ms: {k['ours'] / k['raw_scan']:.1f}x); "
+              f"before a query (write mark first) {k['auto'] * 1e3:.1f} ms")
+        print(f"  refresh after one outcome edited ({e['n']}): {e['ours'] * 1e3:.0f} ms")
         print(f"  where metric.logL < -5e4 ({w['n']:,} rows): {w['ours'] * 1e3:.1f} ms, raw SQL "
               f"{w['raw'] * 1e3:.1f} ms: {w['ours'] / w['raw']:.2f}x"
               + ("" if w["same"] else "  (LABELS DIFFER)"))

@@ -135,7 +135,8 @@ class Comparison:
 
 def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), metrics=()):
     """Compare the records of ``view``; see :class:`Comparison`. ``metrics``:
-    names of metrics compared too (as keys ``metric.NAME``).
+    names of metrics compared too (as keys ``metric.NAME``:
+    :func:`smt_query.metrics.compared_metrics`).
 
     Raises :class:`QueryError` if fewer than two records match, or if a
     record whose parameters cannot be read is one of the labels ``named``
@@ -157,18 +158,17 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), 
             sets.append(environment(record))
     else:
         fields = tuple(fields)
-        values = {}
+        def metric_keys(label):
+            return {}
         if metrics:
-            from .metrics import metric_values
-            values = metric_values(view, metrics)
+            from .metrics import compared_metrics
+            metric_keys = compared_metrics(view, metrics)
         for row in view.rows(fields, tags=False, parameters=True, errors=skipped):
             if row["label"] in skipped:
                 continue
             params = row.pop("parameters")
             params = fold_task_inputs(params) if fold else params
-            mine = values.get(row["label"], {})
-            sets.append({**params, **{f: row[f] for f in fields},
-                         **{f"metric.{m}": mine.get(m) for m in metrics}})
+            sets.append({**params, **{f: row[f] for f in fields}, **metric_keys(row["label"])})
             labels.append(row["label"])
         for label in named:
             if label in skipped:

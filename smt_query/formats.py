@@ -11,6 +11,7 @@ cell a spreadsheet would run as a formula gets a ``'`` in front (see
 import csv
 import datetime
 import json
+import math
 import re
 import shutil
 import sys
@@ -27,17 +28,29 @@ SHRINKABLE = ("reason", "outcome", "main_file", "tags", "version", "user", "scri
               "output_data", "input_data", "executable")
 
 
-def _plain(value):
-    """A JSON-ready value: ISO timestamps, lists for sets."""
+def _plain(value, strict=False):
+    """A JSON-ready value: ISO timestamps, lists for sets; with ``strict``,
+    ``None`` (``null``) for NaN and infinities (see :func:`json_text`)."""
+    if isinstance(value, float):
+        return value if not strict or math.isfinite(value) else None
     if isinstance(value, datetime.datetime):
         return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, (set, frozenset)):
+        value = sorted(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return {k: _plain(v, strict) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, strict) for v in value]
     return value
+
+
+def json_text(obj, indent=2, default=None):
+    """``obj`` as strict JSON text (RFC 8259): NaN, ``inf`` and ``-inf`` --
+    a metric or parameter value -- become ``null``, so that ``jq`` and every
+    other strict parser reads the output. The one rule of every JSON that
+    ``smt query`` and ``smt compare`` write."""
+    return json.dumps(_plain(obj, strict=True), indent=indent, ensure_ascii=False, allow_nan=False,
+                      default=default)
 
 
 # C0 and C1 controls and DEL (escape sequences begin with ESC or CSI), the
@@ -134,9 +147,7 @@ def write(rows, columns, fmt, out=None, csv_raw=False):
         for row in rows:
             out.write(f"{row['label']}\n")
     elif fmt == "json":
-        json.dump([{k: _plain(row.get(k)) for k in columns} for row in rows], out,
-                  indent=2, ensure_ascii=False)
-        out.write("\n")
+        out.write(json_text([{k: row.get(k) for k in columns} for row in rows]) + "\n")
     elif fmt == "csv":
         guard = (lambda text, value=None: text) if csv_raw else csv_cell
         writer = csv.writer(_RowsEndingInNewline(out), lineterminator="\r\n")

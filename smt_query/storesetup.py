@@ -360,31 +360,37 @@ def metric_table_sql(dialect):
 
     One row per record and metric: ``state`` 0 (no value), 1 (``value``) or
     2 (NaN); ``defn`` the digest of the definition that computed it,
-    ``source`` what it was computed from when that can change (the outcome).
-    Never one of Sumatra's tables; records are never touched."""
+    ``source`` a fingerprint of what it was computed from (the outcome; the
+    output keys), compared in SQL to find changed records. Never one of
+    Sumatra's tables; records are never touched."""
     from .where.metrics import TABLE
     real = getattr(dialect, "float_type", "DOUBLE PRECISION")   # a database without a dialect: SQL's
     return [f"CREATE TABLE IF NOT EXISTS {TABLE} (record_id INTEGER NOT NULL, "
             f"name VARCHAR(100) NOT NULL, state SMALLINT NOT NULL, value {real}, "
             f"defn VARCHAR(32) NOT NULL, source TEXT, PRIMARY KEY (name, record_id))",
             f"CREATE INDEX IF NOT EXISTS {TABLE}_name_value ON {TABLE} (name, value)",
-            # per project and metric: the records' (count, max id) at the last refresh
-            f"CREATE TABLE IF NOT EXISTS {TABLE}_state (project VARCHAR(100) NOT NULL, "
-            f"name VARCHAR(100) NOT NULL, defn VARCHAR(32) NOT NULL, n INTEGER NOT NULL, "
-            f"max_id INTEGER, PRIMARY KEY (project, name))"]
+            # per project: the store's write mark when its metrics ("NAME:DIGEST,...") were current
+            f"CREATE TABLE IF NOT EXISTS {TABLE}_mark (project VARCHAR(100) NOT NULL PRIMARY KEY, "
+            f"mark BIGINT NOT NULL, names TEXT NOT NULL)"]
 
 
 _READY = set()
 
 
 def ensure_metric_table(connection):
-    """Create the metric tables on ``connection`` (a Django connection) if missing."""
+    """Create the metric tables on ``connection`` (a Django connection) if
+    missing. A table of an earlier version keeps its values (rows without a
+    ``source`` are computed again once); its former ``smtq_metric_state``
+    table is dropped."""
     from .where.metrics import TABLE
     key = (connection.alias, connection.settings_dict.get("NAME"))
     if key in _READY:
         return False
     with connection.cursor() as cur:
-        if {TABLE, TABLE + "_state"} <= set(connection.introspection.table_names(cur)):
+        names = set(connection.introspection.table_names(cur))
+        if TABLE + "_state" in names:
+            cur.execute(f"DROP TABLE {TABLE}_state")
+        if {TABLE, TABLE + "_mark"} <= names:
             _READY.add(key)
             return False
         for sql in metric_table_sql(dialect_for(connection.vendor)):

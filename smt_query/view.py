@@ -327,6 +327,13 @@ class RecordStoreView:
         return sorted(names)
 
     @_falls_back
+    def compared_metrics(self, names=None):
+        """``label -> {"metric.NAME": value}`` of metrics ``names`` (None: all
+        the project declares), for comparing records
+        (``smt_query.metrics.compared_metrics``)."""
+        from .metrics import compared_metrics
+        return compared_metrics(self, names)
+
     def parameter_keys(self, sample=200, prefixes=False):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
         ``sample`` most recent records (those whose parameters cannot be read

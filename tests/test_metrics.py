@@ -4,8 +4,10 @@ real ``smt run`` records, the store's table, ``metric.NAME`` in --where /
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+import types
 
 import pytest
 from hostile import run_sql
@@ -98,8 +100,22 @@ def test_metric_columns_sort_group_json(demo_project_rw):
     grouped = smt_cli(path, "query", "--group-by", "metric.logL", "--format", "json").stdout
     groups = json.loads(grouped)
     assert sum(g["count"] for g in groups) == demo_project_rw.n_records
-    # the Python view: summary rows carry the column
+    # --aggregate metric.X: count, mean, min, max of its numbers per group
     from smt_query.rows import read_rows
+    by_status = {}
+    for r in read_rows(RecordStoreView(project=path), ["label", "status"], ["metric.logL"]):
+        value = r["metric.logL"]
+        if value is not None and math.isfinite(value):
+            by_status.setdefault(r["status"], []).append(value)
+    groups = json.loads(smt_cli(path, "query", "--group-by", "status", "--aggregate",
+                                "metric.logL", "--format", "json").stdout)
+    assert {g["status"] for g in groups if g["mean_metric.logL"] is not None} == set(by_status)
+    for g in groups:
+        numbers = by_status.get(g["status"])
+        if numbers:
+            assert g["mean_metric.logL"] == pytest.approx(sum(numbers) / len(numbers))
+            assert (g["min_metric.logL"], g["max_metric.logL"]) == (min(numbers), max(numbers))
+    # the Python view: summary rows carry the column
     view = RecordStoreView(project=path).filter.where("metric.logL < -8e4")
     got = read_rows(view, ["label"], ["metric.logL"])
     assert got and all(r["metric.logL"] < -8e4 for r in got)
@@ -151,10 +167,11 @@ def test_refresh_is_incremental(demo_project_rw):
     # a changed definition: every record again
     add_metric("logL", from_outcome=r"log L plateaued at (\S+)", start=path)
     assert refresh_metrics(path) == {"logL": demo_project_rw.n_records}
-    # a query refreshes by itself when records come or go (one indexed query
-    # tells); an outcome edited in place waits for that or `metric refresh`
+    # a query refreshes by itself: an outcome edited in place (smt comment) ...
     smt(path, "comment", "--replace", label, "log L plateaued at 18")
-    assert RecordStoreView(project=path).filter.where("metric.logL == 17").labels() == [label]
+    assert RecordStoreView(project=path).filter.where("metric.logL == 18").labels() == [label]
+    assert refresh_metrics(path) == {"logL": 0}
+    # ... a deleted record, and one re-using a deleted record's id (SQLite may)
     other = RecordStoreView(project=path).filter.where("metric.logL missing").labels()[-1]
     smt(path, "delete", other)
     assert RecordStoreView(project=path).filter.where("metric.logL == 18").labels() == [label]
@@ -203,6 +220,14 @@ def outputs_project(tmp_path, backend):
     return path, labels
 
 
+def store_of(path):
+    """What ``run_sql`` needs of the project at ``path``: its store's address."""
+    with open(os.path.join(path, ".smt", "project"), encoding="utf-8") as f:
+        store = json.load(f)["record_store"]
+    uri = store.get("db_file") or store.get("url") or store.get("uri")
+    return types.SimpleNamespace(store_uri=uri)
+
+
 def test_metrics_from_outputs_of_real_runs(outputs_project):
     path, labels = outputs_project
     for name, source in [("score", ["--from-outcome", r"score = (\S+)"]),
@@ -223,7 +248,7 @@ def test_metrics_from_outputs_of_real_runs(outputs_project):
         expected = {"loss": a / 10, "last": a, "acc": a * 2, "csvloss": a + 0.5,
                     "npz": a * 3.0, "npzone": a * 4.0, "none": None}
         assert {k: got[k] for k in expected} == pytest.approx(expected), (a, got)
-        assert (math.isnan(got["score"]) if a == 3 else got["score"] == a * -1.5e4)
+        assert (got["score"] is None if a == 3 else got["score"] == a * -1.5e4)  # JSON: NaN is null
     # SQL = Python on each metric
     for expr in ["loss > 0.15", "acc == 4", "csvloss <= 2.5", "npz in [3, 9]",
                  "score < -2e4", "score != 1", "none exists", "npzone missing"]:
@@ -306,3 +331,192 @@ def test_admin_where_box_reads_metrics(demo_project_rw, admin_user):  # noqa: F8
             assert labels == RecordStoreView(project=path).filter.where(text).labels(), text
             assert labels
 
+
+
+#: Records an output file for an existing record through Sumatra's own API
+#: (its data store's key, ``project.save_record``), as a later step of a run may.
+SAVE_NEW_OUTPUT = """
+import json, os, sys
+from sumatra.datastore.filesystem import DataFile
+from sumatra.projects import load_project
+project = load_project(sys.argv[1])
+record = project.get_record(sys.argv[2])
+with open(os.path.join(record.datastore.root, "a_new.json"), "w") as f:
+    json.dump({"train": {"loss": 7.5}}, f)
+record.output_data.append(DataFile("a_new.json", record.datastore).generate_key())
+project.save_record(record)
+"""
+
+
+def reject(constant):
+    raise ValueError(f"not JSON: {constant}")
+
+
+def strict_json(text):
+    """``text`` parsed as strict JSON (no NaN / Infinity), and by jq if installed."""
+    if shutil.which("jq"):
+        proc = subprocess.run(["jq", "-c", "."], input=text, capture_output=True, text=True,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
+    return json.loads(text, parse_constant=reject)
+
+
+def test_changed_records_refresh_by_themselves(outputs_project):
+    """A query sees an outcome edited in place and an output file recorded
+    later, with no `metric refresh`; a table left by the last version keeps
+    working; NaN and infinities are JSON null."""
+    path, labels = outputs_project
+    add_metric("loss", from_output="*.json:train.loss", start=path)
+    add_metric("score", from_outcome=r"score = (\S+)", start=path)
+
+    def where(expr):
+        return RecordStoreView(project=path).filter.where(expr).labels()
+
+    assert where("metric.loss == 0.1") == [labels[1]]
+    assert where("metric.score < -1e300") == []
+    # the metric table as the last version left it: output values without a
+    # fingerprint, its state table beside it
+    project = store_of(path)
+    run_sql(project, "UPDATE smtq_metric SET source = NULL WHERE name = 'loss'")
+    run_sql(project, "DROP TABLE smtq_metric_mark")
+    run_sql(project, "CREATE TABLE smtq_metric_state (project VARCHAR(100) NOT NULL, name "
+                     "VARCHAR(100) NOT NULL, defn VARCHAR(32) NOT NULL, n INTEGER NOT NULL, "
+                     "max_id INTEGER, PRIMARY KEY (project, name))")
+    out = smt_cli(path, "query", "--where", "metric.loss > 0.15", "--format", "labels").stdout
+    assert sorted(out.split()) == sorted([labels[2], labels[3]])
+    tables = {r[0] for r in run_sql(project, "SELECT name FROM sqlite_master") or ()} \
+        if not project.store_uri.startswith("postgres") else {r[0] for r in run_sql(
+            project, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert "smtq_metric_mark" in tables and "smtq_metric_state" not in tables
+    # an output file recorded later, an outcome edited in place: seen by the next query
+    subprocess.run([sys.executable, "-c", SAVE_NEW_OUTPUT, path, labels[1]], cwd=path,
+                   check=True, capture_output=True)
+    smt(path, "comment", "--replace", labels[2], "score = -inf")
+    out = smt_cli(path, "query", "--where", "metric.score < -1e300 or metric.loss == 7.5",
+                  "--format", "labels").stdout
+    assert sorted(out.split()) == sorted([labels[1], labels[2]])
+    assert where("metric.loss == 7.5") == [labels[1]]
+    assert refresh_metrics(path) == {"loss": 0, "score": 0}
+    # JSON: NaN (labels[3]) and -inf (labels[2]) are null, read by strict parsers
+    rows = strict_json(smt_cli(path, "query", "--metric", "score", "--metric", "loss",
+                               "--param", "metric.score", "--format", "json").stdout)
+    by_label = {r["label"]: r for r in rows}
+    assert by_label[labels[3]]["metrics"]["score"] is None
+    assert by_label[labels[2]]["metrics"]["score"] is None
+    assert by_label[labels[2]]["metric.score"] is None
+    assert by_label[labels[1]]["metrics"] == {"score": -1.5e4, "loss": 7.5}
+    assert math.isnan(RecordStoreView(project=path).summary.dataframe(
+        fields=["label"], parameters=["metric.score"]).set_index("label")
+        .loc[labels[3], "metric.score"])    # in Python still NaN
+    compared = strict_json(smt_cli(path, "compare", labels[2], labels[3], "--metric", "score",
+                                   "--format", "json").stdout)
+    assert compared["records"] == [labels[2], labels[3]]
+
+
+def test_parameter_comparison_with_metrics(demo_project_rw, tmp_path):
+    """ParameterComparison(metrics=...): the keys ``metric.NAME`` of smt compare
+    --metric (the same values), in its DataFrame and as parallel-coordinate axes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    from smt_query.compare import compare_view
+    from smt_query.metrics import metric_values
+    from smt_query.params import MISSING, ParameterComparison
+    path = demo_project_rw.path
+    add_metric("logL", from_outcome=LOGL, start=path)
+    add_metric("passes", from_outcome=PASSES, start=path)
+    view = RecordStoreView(project=path)
+    labels = view.filter.where("metric.logL < 0").labels()[:5]   # and one without logL:
+    labels.append(view.filter.where("metric.logL missing and metric.passes exists").labels()[0])
+    chosen = view.filter.labels(*labels)
+    values = metric_values(chosen, ["logL", "passes"])
+    assert len({values[lbl]["logL"] for lbl in labels[:5]}) > 1
+
+    comparison = ParameterComparison(chosen, metrics=["logL"])
+    frame = comparison.dataframe()
+    assert list(frame["metric.logL"]) == [values.get(lbl, {}).get("logL", MISSING)
+                                          for lbl in comparison.labels]
+    assert "metric.passes" not in frame
+    assert comparison.differences["metric.logL"] == \
+        compare_view(chosen, metrics=["logL"]).comparison.differences["metric.logL"]
+    declared = ParameterComparison(chosen, metrics=True).differences
+    assert {"metric.logL", "metric.passes"} <= set(declared)
+
+    data = comparison.parallel_data()
+    assert "metric.logL" in data["keys"]
+    ax = comparison.plot()
+    try:
+        assert "metric.logL" in [t.get_text() for t in ax.get_xticklabels()]
+        ax.figure.savefig(tmp_path / "pc.png")
+    finally:
+        plt.close(ax.figure)
+    pixels = matplotlib.image.imread(tmp_path / "pc.png")[..., :3]
+    assert (pixels < 0.9).any(axis=-1).sum() > 1000     # drawn, not blank
+
+    with pytest.raises(QueryError, match="RecordStoreView"):
+        ParameterComparison(list(chosen), metrics=["logL"])
+    with pytest.raises(QueryError, match="unknown metric 'nope'"):
+        ParameterComparison(chosen, metrics=["nope"])
+
+
+def test_admin_list_shows_and_sorts_metric_columns(demo_project_rw, admin_user):  # noqa: F811
+    """The admin's record list: one column per declared metric, blank where a
+    record has no value, sorted in SQL (records without a number last),
+    refreshed before the list is read (an outcome edited by smt comment)."""
+    import html
+    import re
+
+    from django.test import Client
+    from test_admin import listed, showing
+
+    from smt_query.metrics import metric_values
+    path = demo_project_rw.path
+    add_metric("logL", from_outcome=LOGL, start=path)
+    add_metric("passes", from_outcome=PASSES, start=path)
+    client = Client()
+    client.force_login(admin_user)
+
+    def cells(response, name):
+        """{label: text of the metric's cell} of a list page."""
+        out = {}
+        for row in re.findall(r"<tr>(.*?)</tr>", response.content.decode(), re.DOTALL):
+            label = re.search(r'<th class="field-label"><a [^>]*>(.*?)</a>', row)
+            cell = re.search(rf'<td class="field-metric_{name}">(.*?)</td>', row)
+            if label and cell:
+                out[html.unescape(label.group(1))] = html.unescape(cell.group(1))
+        return out
+
+    values = metric_values(RecordStoreView(project=path), ["logL", "passes"])
+    with showing(path):
+        labels, response = listed(client)
+        assert len(labels) == demo_project_rw.n_records
+        text = response.content.decode()
+        assert "Metric.logL</a>" in text and "Metric.passes</a>" in text   # sortable headers
+        shown = cells(response, "logL")
+        assert set(shown) == set(labels)
+        for label in labels:
+            value = values.get(label, {}).get("logL")
+            assert shown[label] == ("" if value is None else str(value)), label
+        assert "" in shown.values() and "nan" in shown.values()
+
+        column = response.context["cl"].list_display.index(metric_column("logL"))
+        numbers = {lbl: v["logL"] for lbl, v in values.items()
+                   if "logL" in v and not math.isnan(v["logL"])}
+        for prefix, reverse in (("", False), ("-", True)):
+            order, _ = listed(client, f"o={prefix}{column}")
+            assert sorted(order) == sorted(labels)
+            head = order[:len(numbers)]
+            assert set(head) == set(numbers)            # without a number: last
+            assert [numbers[lbl] for lbl in head] == sorted(numbers.values(), reverse=reverse)
+
+        # an outcome edited in place: the next page shows the new value, sorts by it
+        smt(path, "comment", "--replace", labels[-1], "log L plateaued at -1e9")
+        order, response = listed(client, f"o={column}")
+        assert order[0] == labels[-1] and cells(response, "logL")[labels[-1]] == "-1000000000.0"
+
+
+def metric_column(name):
+    from smt_query.admin.lists import metric_column
+    return metric_column(name)

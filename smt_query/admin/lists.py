@@ -126,6 +126,51 @@ def list_filters():
     return tuple(list_filter_for(opt) for opt in options)
 
 
+# -- metric columns ---------------------------------------------------------------
+
+def declared_metrics(model_admin):
+    """The names of the metrics the shown project declares, sorted."""
+    from ..metrics import view_definitions
+    return sorted(view_definitions(model_admin.source().view()))
+
+
+_metric_columns = {}
+
+
+def metric_column(name):
+    """The list column of metric ``name`` (made once per name): the record's
+    value, blank without one (never 0), sorted in SQL by the metric table
+    (:class:`MetricOrder`; records without a value last)."""
+    column = _metric_columns.get(name)
+    if column is None:
+        def column(obj):
+            value = getattr(obj, "smt_metrics", {}).get(name)
+            return None if value is None else str(value)
+        column.__name__ = f"metric_{name}"
+        column = _metric_columns[name] = admin.display(
+            description=f"metric.{name}", ordering=MetricOrder(name), empty_value="")(column)
+        column._smt_metric = name
+    return column
+
+
+class MetricOrder:
+    """Builds, for the record table, the SQL value of metric ``name`` (NULL
+    without a number) that the list sorts by."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def expression(self, model):
+        from django.db.models import FloatField
+        from django.db.models.expressions import RawSQL
+
+        from ..where.metrics import NUMBER, TABLE
+        meta = model._meta
+        sql = (f'SELECT m.value FROM {TABLE} m WHERE m.record_id = "{meta.db_table}".'
+               f'"{meta.pk.column}" AND m.name = %s AND m.state = {NUMBER}')
+        return RawSQL(sql, [self.name], output_field=FloatField())
+
+
 # -- the change list ------------------------------------------------------------
 
 class RecordChangeList(ChangeList):
@@ -151,6 +196,26 @@ class RecordChangeList(ChangeList):
             lookups.update({k: [v] for k, v in bounds.items()} if lists else bounds)
         return (*specs, lookups, duplicates, active)
 
+    def get_queryset(self, request, *args, **kwargs):
+        # the metrics shown are made current first, as for any query reading them
+        names = [c._smt_metric for c in self.list_display if hasattr(c, "_smt_metric")]
+        if names and not failed(request):
+            from ..metrics import prepare_view
+            prepare_view(self.model_admin.source().view(), names, progress=False)
+        return super().get_queryset(request, *args, **kwargs)
+
+    def get_ordering_field(self, field_name):
+        order = super().get_ordering_field(field_name)
+        return order.expression(self.model) if isinstance(order, MetricOrder) else order
+
+    def get_ordering(self, request, queryset):
+        from django.db.models import OrderBy
+        from django.db.models.expressions import RawSQL
+        ordering = super().get_ordering(request, queryset)
+        return [OrderBy(o.expression, descending=o.descending, nulls_last=True)   # no value: last
+                if isinstance(o, OrderBy) and isinstance(o.expression, RawSQL) else o
+                for o in ordering]
+
     def get_results(self, request):
         super().get_results(request)
         # Sort the ids of the page alone, then read its rows by id: the
@@ -162,6 +227,14 @@ class RecordChangeList(ChangeList):
         self.result_list = [rows[i] for i in ids]
         for record in self.result_list:
             record.smt_tags = sorted(tags.get(record.db_id, ()))
+        names = [c._smt_metric for c in self.list_display if hasattr(c, "_smt_metric")]
+        if names and self.result_list:
+            from ..metrics.table import read_values
+            source = self.model_admin.source()
+            values = read_values(source.store, source.name, names,
+                                 [r.label for r in self.result_list])
+            for record in self.result_list:
+                record.smt_metrics = values.get(record.label, {})
 
 
 def _first_line(err):

@@ -29,8 +29,8 @@ from ..filters import get_filter
 from ..recordstore import MAX_IN  # noqa: F401  (importable from here too)
 from .display import parameters_tree, short_value
 from .lists import (CONDITIONS, LIST_COLUMNS, LIST_ERRORS, LibraryListFilter,  # noqa: F401
-                    RecordChangeList, _cut, _first_line, date_bounds, failed, is_status,
-                    list_error, list_filters, parse_tags, user_tags)
+                    RecordChangeList, _cut, _first_line, date_bounds, declared_metrics, failed,
+                    is_status, list_error, list_filters, metric_column, parse_tags, user_tags)
 from .notes import page_notes
 from .source import get_source
 
@@ -164,6 +164,13 @@ class RecordAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return RecordChangeList
+
+    def get_list_display(self, request):
+        """The columns, then one per metric the project declares (``metric.NAME``)."""
+        return tuple(self.list_display) + tuple(metric_column(n) for n in declared_metrics(self))
+
+    def get_sortable_by(self, request):
+        return tuple(self.sortable_by) + tuple(metric_column(n) for n in declared_metrics(self))
 
     def get_list_filter(self, request):
         """One list filter per registered filter option with a sidebar

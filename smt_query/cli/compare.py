@@ -1,5 +1,4 @@
 """``smt compare``: the parameters that differ between records."""
-import json
 import sys
 
 import click
@@ -8,7 +7,7 @@ from . import Command, stored_data_notes, user_errors
 from .options import (complete_with, csv_raw_option, filter_options, format_option,
                       metric_option, pop_spec)
 from .output import clean_line, note, write
-from ..formats import compare_table_lines, table_width
+from ..formats import compare_table_lines, json_text, table_width
 
 EXAMPLES = """
 \b
@@ -70,8 +69,7 @@ def compare(labels, fmt, csv_raw, depth, fold, ignore, fields, metrics, env, sum
                               fold=fold, ignore=ignore, env=env, named=labels,
                               metrics=metrics)
         if fmt == "json":
-            click.echo(json.dumps(result.as_json(summary=summary, env=env), indent=2,
-                                  ensure_ascii=False, default=str))
+            click.echo(json_text(result.as_json(summary=summary, env=env), default=str))
         elif result.comparison is not None:
             rows, columns = result.summary() if summary else result.table(depth)
             if rows:

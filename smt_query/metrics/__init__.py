@@ -16,7 +16,7 @@ from .definitions import Metric, add_metric, metric_definitions, remove_metric, 
 from .extract import MAX_FILE, MAX_OUTCOME, UnreadableOutput, value_of
 
 __all__ = ["MAX_FILE", "MAX_OUTCOME", "Metric", "RecordMetrics", "UnreadableOutput",
-           "add_metric", "metric_definitions", "metric_values", "prepare_view",
+           "add_metric", "compared_metrics", "metric_definitions", "metric_values", "prepare_view",
            "refresh_metrics", "remove_metric", "value_of"]
 
 
@@ -93,6 +93,26 @@ def metric_values(view, names, labels=None):
         values = {n: source(record, n) for n in names}
         out[record.label] = {n: v for n, v in values.items() if v is not None}
     return out
+
+
+def compared_metrics(view, names=None):
+    """For comparing the records of ``view`` (``smt compare --metric``,
+    ``ParameterComparison(metrics=...)``): a function giving a record's label
+    ``{"metric.NAME": value}`` of metrics ``names`` (None: every metric its
+    project declares), in that order; a record without a value lacks the key
+    (as a record lacks a parameter). A :class:`~smt_query.errors.QueryError`
+    for an unknown name, or for records that are not a view of a project."""
+    from ..errors import QueryError
+    if not hasattr(view, "_project_name"):
+        raise QueryError("metrics are compared over a RecordStoreView of a project (its "
+                         f"metric definitions), not {type(view).__name__}")
+    names = sorted(view_definitions(view)) if names is None else list(dict.fromkeys(names))
+    values = metric_values(view, names) if names else {}
+
+    def of(label):
+        mine = values.get(label, {})
+        return {f"metric.{n}": mine[n] for n in names if n in mine}
+    return of
 
 
 def refresh_metrics(path=None, names=None, everything=False, progress=None):

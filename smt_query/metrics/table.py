@@ -1,11 +1,15 @@
 """Metric values in the store: computed once per record, kept in smt-query's
 own table (:data:`~smt_query.where.metrics.TABLE`), refreshed for new and
-changed records only (new records, a changed outcome, a changed definition),
+changed records only (new records, a changed outcome, new output files, a
+changed definition: each row keeps a fingerprint of its source, compared in SQL),
 on SQLite and PostgreSQL alike (portable SQL only)."""
 import math
 import sys
 
 from ..where.metrics import NAN, NONE, NUMBER, TABLE
+
+#: smt-query's note of the write mark at which a project's metrics were current.
+MARKS = TABLE + "_mark"
 from .extract import MAX_OUTCOME, value_of
 
 #: Rows written per INSERT statement (6 parameters each: under SQLite's 999).
@@ -38,18 +42,41 @@ def _record_table(store):
     return meta.db_table, meta.pk.column
 
 
+def _source_sql(store, metric):
+    """SQL, over the record ``r``, of what ``metric``'s value is computed from
+    (kept in the table's ``source`` column): the outcome (its first
+    :data:`MAX_OUTCOME` characters); for an output-file metric, the record's
+    output keys as Sumatra records them (count, sum and largest id of its
+    ``DataKey`` rows: a new or changed file is a new key row)."""
+    if metric.kind == "outcome":
+        return f"substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
+    meta = store.models.DataKey._meta
+    key_id, owner = meta.pk.column, meta.get_field("output_from_record").column
+    _, pk = _record_table(store)
+    text = "CAST({} AS VARCHAR(24))"
+    return (f"(SELECT {text.format('COUNT(*)')} || ':' || "
+            f"{text.format(f'COALESCE(SUM(k.{key_id}), 0)')} || ':' || "
+            f"{text.format(f'COALESCE(MAX(k.{key_id}), 0)')} "
+            f"FROM {meta.db_table} k WHERE k.{owner} = r.{pk})")
+
+
 def stale(store, project_name, metric, everything=False):
-    """``[(db_id, label, outcome, stored)]`` of the records of ``project_name``
-    whose value of ``metric`` is missing or out of date (all with
-    ``everything``); ``stored``: whether a row of the table holds it."""
+    """``[(db_id, label, outcome, stored, source)]`` of the records of
+    ``project_name`` whose value of ``metric`` is missing or out of date (all
+    with ``everything``), decided in SQL: no row, another definition, or
+    another source (:func:`_source_sql`: an edited outcome, new output
+    keys). ``stored``: whether a row of the table holds it; ``source``: the
+    fingerprint to keep with the new value."""
     conn = _connection(store)
     table, pk = _record_table(store)
-    cond = "1 = 1" if everything else "m.record_id IS NULL OR m.defn <> %s"
+    cond = ("1 = 1" if everything else
+            "s.stored IS NULL OR s.defn <> %s OR s.source IS NULL OR s.source <> s.fp")
+    sql = (f"SELECT s.db_id, s.label, s.outcome, s.stored, s.fp FROM (SELECT r.{pk} AS db_id, "
+           f"r.label AS label, r.outcome AS outcome, m.record_id AS stored, m.defn AS defn, "
+           f"m.source AS source, {_source_sql(store, metric)} AS fp FROM {table} r "
+           f"LEFT JOIN {TABLE} m ON m.record_id = r.{pk} AND m.name = %s "
+           f"WHERE r.project_id = %s) s WHERE {cond}")
     params = [metric.name, project_name] + ([] if everything else [metric.digest])
-    if metric.kind == "outcome" and not everything:
-        cond += f" OR m.source IS NULL OR m.source <> substr(COALESCE(r.outcome, ''), 1, {MAX_OUTCOME})"
-    sql = (f"SELECT r.{pk}, r.label, r.outcome, m.record_id FROM {table} r LEFT JOIN {TABLE} m "
-           f"ON m.record_id = r.{pk} AND m.name = %s WHERE r.project_id = %s AND ({cond})")
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
@@ -61,51 +88,68 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
     records computed}``. ``progress``: a tqdm bar on stderr (None: on a
     terminal, for more than :data:`PROGRESS_FROM` records).
 
-    With ``auto`` (before a query), nothing is read when the project's
-    records have the same count and largest id as at the last refresh with
-    the same definition (one indexed query): new and deleted records and a
-    changed definition are caught at once; an outcome edited in place
-    (``smt comment``) at the next refresh that looks at every record."""
+    What is stale is decided in SQL (:func:`stale`): new records, a changed
+    definition, an outcome edited in place (``smt comment``), new output
+    keys. With ``auto`` (before a query) on a store that tells cheaply that
+    nothing was written since the last refresh of these metrics
+    (:func:`write_mark`: SQLite), not even that query runs. Values of deleted
+    records stay until :func:`forget` (they join no record)."""
     from django.db import IntegrityError
-    done = {}
+    mark = None if everything else write_mark(store)
+    if auto and mark is not None and _seen(store, project_name, metrics, mark):
+        return {metric.name: 0 for metric in metrics}
+    done, expect = {}, mark
     for metric in metrics:
-        mark = _fingerprint(store, project_name)
-        if auto and not everything and _last(store, project_name, metric) == mark:
-            done[metric.name] = 0
-            continue
         try:
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
         except IntegrityError:    # another process wrote the same rows meanwhile
             done[metric.name] = _refresh_one(store, project_name, metric, everything, progress)
-        _remember(store, project_name, metric, mark)
+            expect = None
+        if done[metric.name] and expect is not None:   # our commit, and no other's?
+            now = write_mark(store)
+            expect = now if now == expect + 1 else None
+    if expect is not None:
+        _remember(store, project_name, metrics, expect)
     return done
 
 
-def _fingerprint(store, project_name):
+def write_mark(store):
+    """A number every commit to the store changes, read in O(1), or None
+    where the database has none (then every check compares every record):
+    the dialect's ``write_mark`` (SQLite: its file change counter)."""
+    from ..where.dialect import dialect_for
     conn = _connection(store)
-    table, pk = _record_table(store)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT COUNT(*), MAX({pk}) FROM {table} WHERE project_id = %s",
-                    [project_name])
-        n, max_id = cur.fetchone()
-    return int(n), max_id
+    dialect = dialect_for(conn.vendor)
+    return None if dialect is None else dialect.write_mark(conn)
 
 
-def _last(store, project_name, metric):
+def _names(metrics):
+    return {f"{m.name}:{m.digest}" for m in metrics}
+
+
+def _seen(store, project_name, metrics, mark):
+    """Whether ``metrics`` were refreshed when the store's write mark was ``mark``."""
     with _connection(store).cursor() as cur:
-        cur.execute(f"SELECT n, max_id FROM {TABLE}_state WHERE project = %s AND name = %s "
-                    "AND defn = %s", [project_name, metric.name, metric.digest])
+        cur.execute(f"SELECT mark, names FROM {MARKS} WHERE project = %s", [project_name])
         row = cur.fetchone()
-    return None if row is None else (int(row[0]), row[1])
+    return row is not None and row[0] == mark and _names(metrics) <= set(row[1].split(","))
 
 
-def _remember(store, project_name, metric, mark):
+def _remember(store, project_name, metrics, mark):
+    """Note that ``metrics`` are current at write mark ``mark`` (the one this
+    note's own commit makes ``mark + 1``; checked after it)."""
     from django.db import transaction
-    with transaction.atomic(using=store.db_alias), _connection(store).cursor() as cur:
-        cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
-                    [project_name, metric.name])
-        cur.execute(f"INSERT INTO {TABLE}_state (project, name, defn, n, max_id) "
-                    "VALUES (%s, %s, %s, %s, %s)", [project_name, metric.name, metric.digest, *mark])
+    conn = _connection(store)
+    with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
+        cur.execute(f"SELECT mark, names FROM {MARKS} WHERE project = %s", [project_name])
+        row = cur.fetchone()
+        names = _names(metrics) | (set(row[1].split(",")) if row and row[0] == mark else set())
+        cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
+        cur.execute(f"INSERT INTO {MARKS} (project, mark, names) VALUES (%s, %s, %s)",
+                    [project_name, mark + 1, ",".join(sorted(names))])
+    if write_mark(store) != mark + 1:    # another write came between: check all next time
+        with conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
 
 
 def _refresh_one(store, project_name, metric, everything, progress):
@@ -118,17 +162,18 @@ def _refresh_one(store, project_name, metric, everything, progress):
     out = []
     stored = [r[0] for r in rows if r[3] is not None]
     if metric.kind == "outcome":
-        for db_id, _label, outcome, _ in rows:
+        for db_id, _label, outcome, _, source in rows:
             value = value_of(metric, _Outcome(outcome or ""))
-            out.append((db_id, *_state(value), (outcome or "")[:MAX_OUTCOME]))
+            out.append((db_id, *_state(value), source))
             if bar is not None and len(out) % 1000 == 0:
                 bar.update(1000)
     else:
         qs = store.models.Record.objects.using(store.db_alias)
+        sources = {r[0]: r[4] for r in rows}
         for start in range(0, len(rows), _CHUNK):
             chunk = [r[0] for r in rows[start:start + _CHUNK]]
             for record, db_id in _load_with_ids(store, qs, chunk):
-                out.append((db_id, *_state(value_of(metric, record, warned)), None))
+                out.append((db_id, *_state(value_of(metric, record, warned)), sources[db_id]))
             if bar is not None:
                 bar.update(len(chunk))
     if bar is not None:
@@ -193,8 +238,7 @@ def forget(store, project_name, names=()):
             cur.execute(f"DELETE FROM {TABLE} WHERE name = %s AND record_id IN "
                         f"(SELECT {pk} FROM {table} WHERE project_id = %s)", [name, project_name])
             n += cur.rowcount
-            cur.execute(f"DELETE FROM {TABLE}_state WHERE project = %s AND name = %s",
-                        [project_name, name])
+        cur.execute(f"DELETE FROM {MARKS} WHERE project = %s", [project_name])
     return n
 
 

@@ -177,19 +177,35 @@ class ParameterComparison:
     ignore : iterable of str
         Dotted keys or fnmatch globs over dotted keys to leave out; a key
         matching a prefix of a leaf's key leaves out the whole subtree.
+    metrics : iterable of str or bool, optional
+        Metrics compared too, as keys ``metric.NAME`` (as ``smt compare
+        --metric``: ``RecordStoreView.compared_metrics``); ``True``:
+        every metric the project declares. `records` must then be a
+        RecordStoreView. A record without a value lacks the key.
 
     Examples
     --------
     >>> cmp = ParameterComparison(rsview.filter.on(20201110))  # doctest: +SKIP
     >>> cmp.dataframe(depth=2).drop(columns=['reason'])  # doctest: +SKIP
+    >>> ParameterComparison(rsview.filter.tag('sweep'), metrics=['logL']).plot()  # doctest: +SKIP
     """
 
     def __init__(self, records=None, *, params=None, labels=None, fields=("reason",),
-                 progress=None, fold=False, ignore=()):
+                 progress=None, fold=False, ignore=(), metrics=None):
         if (records is None) == (params is None):
             raise TypeError("give either records or params=[...]")
         if isinstance(ignore, str):
             ignore = (ignore,)
+        metric_keys = None
+        if metrics:
+            if records is None:
+                raise TypeError("metrics=... compares records (a RecordStoreView), not params")
+            if not callable(getattr(records, "compared_metrics", None)):
+                from ..errors import QueryError
+                raise QueryError("metrics are compared over a RecordStoreView of a project "
+                                 f"(its metric definitions), not {type(records).__name__}")
+            metric_keys = records.compared_metrics(
+                None if metrics is True else [metrics] if isinstance(metrics, str) else metrics)
         items = records if records is not None else params
         from ..progress import bar
         items = bar(items, desc="Comparing", unit="rec", progress=progress)
@@ -211,6 +227,8 @@ class ParameterComparison:
                     value = getattr(item, field, _ABSENT)
                     if value is not _ABSENT:
                         p[field] = value
+                if metric_keys is not None:
+                    p.update(metric_keys(item.label))
             self._params.append(p)
             for path, value in flatten(p).items():
                 by_record = values.get(path)
@@ -328,7 +346,8 @@ class ParameterComparison:
         return pd.DataFrame(columns, index=self.labels, dtype=object)
 
     def parallel_data(self):
-        """Parallel coordinates of the differing numeric leaves: ``{"keys": [...],
+        """Parallel coordinates of the differing numeric leaves (parameters,
+        and metrics ``metric.NAME`` when compared): ``{"keys": [...],
         "ranges": [(lo, hi)], "labels": [...], "lines": [[f or None per key]]}``,
         each value ``f`` scaled to [0, 1] on its key's range (None: the record
         lacks it). Booleans, text and non-finite numbers are left out."""
@@ -347,14 +366,14 @@ class ParameterComparison:
                 "lines": lines}
 
     def plot(self, ax=None):
-        """Parallel coordinates of the differing numeric parameters
-        (:meth:`parallel_data`), one line per record, on the matplotlib axes
+        """Parallel coordinates of the differing numeric parameters and
+        metrics (:meth:`parallel_data`), one line per record, on the matplotlib axes
         ``ax`` (default: a new pyplot figure); returns the axes. The records'
         labels are a legend up to ``LEGEND_MAX`` (12) records."""
         data = self.parallel_data()
         if not data["keys"]:
             from ..errors import QueryError
-            raise QueryError("no numeric parameter differs between these records")
+            raise QueryError("no numeric parameter or metric differs between these records")
         if ax is None:
             import matplotlib.pyplot as plt
             ax = plt.figure(figsize=(max(6, 1.6 * len(data["keys"])), 5),

@@ -18,7 +18,8 @@ which database it talks to. A dialect offers:
   ``write_column(...)`` (tagging), ``on_connect(connection)``,
   ``database_missing(connection)``, ``is_file(db)``, ``engine``, ``scheme``
   (setting Django up; :func:`dialect_of_engine`, :func:`uri_scheme`), ``float_type``
-  (a column of floats: the metric table).
+  (a column of floats: the metric table), ``write_mark(connection)`` (a
+  number every commit changes, or None: the metrics' refresh).
 
 This module and the two dialect modules are the only places that compare
 vendor or engine names (``tests/test_contracts.py`` checks it).

@@ -214,6 +214,27 @@ class SQLite:
     def on_connect(self, connection):
         """Session settings for a new connection of one of our stores (none)."""
 
+    @staticmethod
+    def write_mark(connection):
+        """A number every commit to the database of ``connection`` changes,
+        read in O(1) (the metrics' refresh: :mod:`smt_query.metrics.table`):
+        the file change counter in the database file's header, which SQLite
+        increments at each commit in rollback-journal mode (Sumatra's); None
+        in WAL mode, or for a database that is no file."""
+        import os
+        path = connection.settings_dict.get("NAME")
+        if not isinstance(path, str) or not os.path.isfile(path):
+            return None
+        try:
+            with open(path, "rb") as f:
+                head = f.read(28)
+        except OSError:
+            return None
+        # magic text; write version 1 (rollback journal; 2: WAL) at 18; counter at 24
+        if len(head) < 28 or not head.startswith(b"SQLite format 3\0") or head[18] != 1:
+            return None
+        return int.from_bytes(head[24:28], "big")
+
     def database_missing(self, connection):
         """Whether the server says the database of ``connection`` does not
         exist (a missing SQLite file is found before: ``require_store``)."""
