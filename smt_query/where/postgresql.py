@@ -218,9 +218,16 @@ class PostgreSQL:
 
     @staticmethod
     def write_mark(connection):
-        """None: PostgreSQL has no O(1) number that every commit changes (the
-        metrics' refresh then compares every record's fingerprint)."""
-        return None
+        """The server's next transaction id while no transaction is in progress,
+        else None (the metrics' refresh then compares every record's
+        fingerprint). Every transaction that writes, in any database of the
+        server, takes the next id, so an equal mark means nothing was written;
+        one commit of ours makes it ``mark + 1``."""
+        with connection.cursor() as cur:
+            cur.execute("SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s) "
+                        "FROM txid_current_snapshot() s")
+            xmin, xmax = cur.fetchone()
+        return xmax if xmin == xmax else None
 
     def params_columns(self):
         """The record column a parameter condition reads (the set's id)."""
