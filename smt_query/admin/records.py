@@ -233,6 +233,8 @@ class RecordAdmin(admin.ModelAdmin):
     # -- list columns ----------------------------------------------------------
     @admin.display(description="timestamp", ordering="timestamp")
     def timestamp_display(self, obj):
+        if obj.timestamp is None:   # unreadable in the store (UnreadableTimestamp)
+            return "(unreadable)"
         return obj.timestamp.isoformat(sep=" ", timespec="seconds")[:19]   # years as 0001
 
     @admin.display(description="tags")

@@ -4,7 +4,9 @@ tags and sets, a Python function for globs.
 Everything SQLite-specific of the ``where`` package and the filters lives
 here (see :mod:`smt_query.where.dialect` for the interface).
 """
+import datetime as _dt
 import json
+import sqlite3
 
 from .chain import Chain, param_leaves
 from .globs import glob_match
@@ -211,8 +213,41 @@ class SQLite:
         """Whether the ``DATABASES`` entry ``db`` is a file (not in memory)."""
         return db.get("NAME") not in (None, "", ":memory:")
 
+    #: ``OPTIONS`` of our stores' connections: no type detection by declared
+    #: type, whose datetime converter (Django's, for every SQLite connection
+    #: of the process) raises on a timestamp that is no date; the store's
+    #: converter (:meth:`on_connect`) reads those as None instead.
+    connect_options = {"detect_types": sqlite3.PARSE_COLNAMES}
+
     def on_connect(self, connection):
-        """Session settings for a new connection of one of our stores (none)."""
+        """A new connection of one of our stores reads timestamps tolerantly:
+        text :func:`~smt_query.dates.read_stored_timestamp` cannot read is
+        None, named once in an ``UnreadableTimestamp`` warning."""
+        from ..dates import read_stored_timestamp, report_unreadable
+        ops = connection.ops
+        if "convert_datetimefield_value" in vars(ops):
+            return
+        convert = ops.convert_datetimefield_value
+        store = connection.settings_dict.get("NAME")
+
+        def tolerant(value, expression, conn):
+            if value is None or isinstance(value, _dt.datetime):
+                return convert(value, expression, conn)
+            when = read_stored_timestamp(value)
+            if when is None:
+                report_unreadable(value, store)
+                return None
+            return convert(when, expression, conn)
+        ops.convert_datetimefield_value = tolerant
+
+    def timestamp_ok(self, sql, connection):
+        """SQL: the timestamp column ``sql`` is readable (the same rule, the
+        function ``smtq_timestamp_ok`` registered on the connection)."""
+        from ..dates import stored_timestamp_ok
+        connection.ensure_connection()
+        connection.connection.create_function("smtq_timestamp_ok", 1, stored_timestamp_ok,
+                                              deterministic=True)
+        return f"smtq_timestamp_ok({sql})"
 
     def database_missing(self, connection):
         """Whether the server says the database of ``connection`` does not
