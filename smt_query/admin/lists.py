@@ -149,7 +149,15 @@ class RecordChangeList(ChangeList):
         if chosen[0] is not None and not failed(request):
             bounds = date_bounds(self.date_hierarchy, *chosen)
             lookups.update({k: [v] for k, v in bounds.items()} if lists else bounds)
+            self.dated = True
         return (*specs, lookups, duplicates, active)
+
+    def get_queryset(self, request, *args, **kwargs):
+        qs = super().get_queryset(request, *args, **kwargs)
+        if getattr(self, "dated", False):   # an unreadable timestamp is on no date
+            from ..where.qfields import timestamp_ok
+            qs = qs.filter(timestamp_ok(self.date_hierarchy))
+        return qs
 
     def get_results(self, request):
         super().get_results(request)

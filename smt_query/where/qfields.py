@@ -136,16 +136,29 @@ def timestamp_ok(column="timestamp"):
     return Q(_timestamp_expressions()(F(column)))
 
 
+def timestamp_key():
+    """An expression to order records by: the timestamp where readable, else
+    NULL; its ``asc()`` and ``desc()`` put the NULLs last."""
+    from django.db.models import Case, DateTimeField, F, When
+
+    class TimestampKey(Case):
+        def asc(self, **kwargs):
+            return super().asc(nulls_last=True)
+
+        def desc(self, **kwargs):
+            return super().desc(nulls_last=True)
+    return TimestampKey(When(timestamp_ok(), then=F("timestamp")), default=None,
+                        output_field=DateTimeField())
+
+
 def timestamp_order(descending=True):
     """``order_by()`` terms: by timestamp (newest first if ``descending``),
     then label; unreadable timestamps last either way (Python's order:
     ``smt_query.dates.timestamp_order``)."""
-    from django.db.models import Case, DateTimeField, F, When
-    key = Case(When(timestamp_ok(), then=F("timestamp")), default=None,
-               output_field=DateTimeField())
+    from django.db.models import F
     if descending:
-        return [key.desc(nulls_last=True), F("label").desc()]
-    return [key.asc(nulls_last=True), F("label").asc()]
+        return [timestamp_key().desc(), F("label").desc()]
+    return [timestamp_key().asc(), F("label").asc()]
 
 
 def substring_q(column, text):
