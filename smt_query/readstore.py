@@ -235,7 +235,11 @@ class ReadStore(RecordQueries):
         return self.full.remove_tag(_as_ids(records), tag)
 
     def __str__(self):
-        return "QueryDjango (%s)" % self._db_file
+        from .project import masked_uri
+        return "QueryDjango (%s)" % masked_uri(self._db_file)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self}>"
 
 
 def _as_ids(records):
