@@ -291,7 +291,7 @@ def read_stored_timestamp(text):
     Readable is exactly the text Django writes, ``str()`` of a datetime:
     ``YYYY-MM-DD HH:MM:SS`` with ``.ffffff`` when the microseconds are not 0,
     a real date and time. Text of that form orders as the instants do, so SQL
-    can compare it as text once :func:`stored_timestamp_ok` holds (the SQL
+    can compare it as text once ``stored_timestamp_ok`` holds (the SQL
     form of this rule, a function registered on SQLite connections).
     """
     m = _STORED.fullmatch(text) if isinstance(text, str) else None
