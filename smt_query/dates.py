@@ -281,7 +281,6 @@ def on_span(date, *args):
 #: A timestamp as Django writes it in SQLite: ``str()`` of a naive UTC datetime.
 _STORED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
                      r"(?:\.([0-9]{6}))?", re.ASCII)
-_reported = set()
 
 
 def read_stored_timestamp(text):
@@ -311,14 +310,12 @@ def stored_timestamp_ok(text):
 
 
 def report_unreadable(text, store):
-    """Warn once per process of the unreadable stored timestamp ``text`` in
-    ``store`` (a database name): :class:`~smt_query.errors.UnreadableTimestamp`."""
+    """Warn of the unreadable stored timestamp ``text`` in ``store`` (a
+    database name): :class:`~smt_query.errors.UnreadableTimestamp` (the CLI
+    and the admin show each text once; Python's default filter too)."""
     import warnings
     from .errors import UnreadableTimestamp
-    key = (store, repr(text))
-    if key not in _reported:
-        _reported.add(key)
-        warnings.warn(UnreadableTimestamp(text, store), stacklevel=2)
+    warnings.warn(UnreadableTimestamp(text, store), stacklevel=2)
 
 
 def timestamp_order(timestamp):
