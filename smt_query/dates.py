@@ -290,8 +290,8 @@ def read_stored_timestamp(text):
     Readable is exactly the text Django writes, ``str()`` of a datetime:
     ``YYYY-MM-DD HH:MM:SS`` with ``.ffffff`` when the microseconds are not 0,
     a real date and time. Text of that form orders as the instants do, so SQL
-    can compare it as text once ``stored_timestamp_ok`` holds (the SQL
-    form of this rule, a function registered on SQLite connections).
+    can compare it as text where this holds (the SQL form of the rule:
+    ``where.sqlite.SQLite.TIMESTAMP_OK``, tested equal).
     """
     m = _STORED.fullmatch(text) if isinstance(text, str) else None
     if m is None:
@@ -301,12 +301,6 @@ def read_stored_timestamp(text):
     except ValueError:   # 2020-13-45, 25:61:00
         return None
     return when if str(when) == text else None   # '.000000' is written without
-
-
-def stored_timestamp_ok(text):
-    """1 if :func:`read_stored_timestamp` reads ``text``, else 0 (SQLite's
-    ``smtq_timestamp_ok``)."""
-    return int(read_stored_timestamp(text) is not None)
 
 
 def report_unreadable(text, store):

@@ -89,6 +89,47 @@ def test_the_rule_of_readable_text():
         assert read_stored_timestamp(value) is None
 
 
+def _texts():
+    """Texts near the stored form: every character of valid timestamps
+    replaced, cut or extended, and every month, day, hour, minute and second
+    around its bounds."""
+    bases = ["2020-11-10 12:34:56", "2020-11-10 12:34:56.123456", "2020-02-29 00:00:00",
+             "0001-01-01 00:00:00", "9999-12-31 23:59:59.999999", "2021-12-31 23:59:59.000001"]
+    out = set(SQLITE_DAMAGE)
+    for base in bases:
+        for i in range(len(base)):
+            for c in "0123569a -:.T\u0663\x00":
+                out.add(base[:i] + c + base[i + 1:])
+            out.add(base[:i])
+            out.add(base[:i] + base[i + 1:])
+        out.update({base + "0", base + "Z", base + "+00:00", " " + base, base + " "})
+    for year in ("0000", "1900", "2000", "2020", "2021"):
+        for month in range(0, 14):
+            for day in (0, 1, 28, 29, 30, 31, 32):
+                out.add(f"{year}-{month:02d}-{day:02d} 00:00:00")
+    for hms in ("23:59:59", "24:00:00", "23:60:00", "23:59:60", "00:00:00", "99:99:99"):
+        out.add("2020-11-10 " + hms)
+    for frac in (".000000", ".5", ".12345", ".1234567", ".000001", ".999999", "."):
+        out.add("2020-11-10 12:00:00" + frac)
+    return sorted(out)
+
+
+def test_sql_rule_of_readable_text_equals_python():
+    """SQLite's form of the rule (no Python per row) agrees with Python's on every text."""
+    import sqlite3
+    from smt_query.where.sqlite import SQLite
+    values = [*_texts(), None, 5, 3.5, b"2020-11-10 12:00:00", 20201110]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER, ts datetime)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    sql = SQLite().timestamp_ok("ts", None)
+    got = dict(conn.execute(f"SELECT n, coalesce({sql}, 0) FROM t"))
+    conn.close()
+    assert len(values) > 2000
+    wrong = [v for n, v in enumerate(values) if bool(got[n]) != (read_stored_timestamp(v) is not None)]
+    assert wrong == []
+
+
 def test_sql_and_python_agree(damaged):
     """Every date condition, and the order, the same pushed down and in Python."""
     project, planted = damaged

@@ -98,12 +98,12 @@ def span_q(start, end, open_end=False):
     condition. (``open_end`` is accepted for callers: a missing or unreadable
     timestamp is never later than anything.)"""
     from django.db.models import Q
-    q = timestamp_ok()
+    q = Q()
     if start is not None:
         q &= Q(timestamp__gte=start)
     if end is not None:
         q &= Q(timestamp__lt=end)
-    return q
+    return q & timestamp_ok()    # last: SQLite tests it on the rows in range only
 
 
 @functools.lru_cache(maxsize=None)
@@ -122,7 +122,8 @@ def _timestamp_expressions():
             dialect = dialect_for(connection.vendor)
             if dialect is None:
                 return f"({sql} IS NOT NULL)", params
-            return dialect.timestamp_ok(sql, connection), params
+            text = dialect.timestamp_ok(sql, connection)
+            return text, params * text.count(sql)   # the column may appear more than once
 
     return TimestampOk
 
@@ -352,7 +353,7 @@ def _date_q(node):
         q = never()
         for span in node.spans:
             q |= span_q(*span)
-        return q if op in ("==", "in") else timestamp_ok() & ~q
-    return timestamp_ok() & {"<": Q(timestamp__lt=start), "<=": span_q(None, end),
-                             ">": never() if end is None else Q(timestamp__gte=end),
-                             ">=": Q(timestamp__gte=start)}[op]
+        return q if op in ("==", "in") else ~q & timestamp_ok()
+    return {"<": Q(timestamp__lt=start), "<=": span_q(None, end),
+            ">": never() if end is None else Q(timestamp__gte=end),
+            ">=": Q(timestamp__gte=start)}[op] & timestamp_ok()
