@@ -48,16 +48,20 @@ _worker = None          # the running _Worker, started on first need
 
 
 class _Call:
-    __slots__ = ("fn", "args", "kwargs", "done", "result", "error")
+    __slots__ = ("fn", "args", "kwargs", "done", "result", "error", "warnings")
 
     def __init__(self, fn, args, kwargs):
         self.fn, self.args, self.kwargs = fn, args, kwargs
         self.done = threading.Event()
         self.result = self.error = None
+        self.warnings = []
 
     def run(self):
-        try:
-            self.result = _evaluated(self.fn(*self.args, **self.kwargs))
+        import warnings
+        try:   # warnings go to the caller's thread, pointing at its code (_reissue)
+            with warnings.catch_warnings(record=True) as self.warnings:
+                warnings.simplefilter("always")
+                self.result = _evaluated(self.fn(*self.args, **self.kwargs))
         except BaseException as err:      # noqa: B902 -- handed to the caller as is
             self.error = err
         finally:
@@ -124,10 +128,27 @@ def run_sync(fn, *args, **kwargs):
     call = _Call(fn, args, kwargs)
     _get_worker().calls.put(call)
     call.done.wait()
+    _reissue(call.warnings)
     if call.error is not None:
         error, call.error = call.error, None
         raise error
     return call.result
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _reissue(caught):
+    """Warn ``caught`` (raised in the worker) again here, each pointing at the
+    first frame outside smt_query: the user's line, as without the worker."""
+    if not caught:
+        return
+    import warnings
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=level)
 
 
 def _evaluated(result):

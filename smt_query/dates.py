@@ -278,6 +278,47 @@ def on_span(date, *args):
     return start, end
 
 
+#: A timestamp as Django writes it in SQLite: ``str()`` of a naive UTC datetime.
+_STORED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                     r"(?:\.([0-9]{6}))?", re.ASCII)
+
+
+def read_stored_timestamp(text):
+    """The naive UTC datetime of a timestamp stored as text (SQLite), or None
+    when it is unreadable.
+
+    Readable is exactly the text Django writes, ``str()`` of a datetime:
+    ``YYYY-MM-DD HH:MM:SS`` with ``.ffffff`` when the microseconds are not 0,
+    a real date and time. Text of that form orders as the instants do, so SQL
+    can compare it as text where this holds (the SQL form of the rule:
+    ``where.sqlite.SQLite.TIMESTAMP_OK``, tested equal).
+    """
+    m = _STORED.fullmatch(text) if isinstance(text, str) else None
+    if m is None:
+        return None
+    try:
+        when = _dt.datetime(*(int(g) for g in m.groups(default="0")))
+    except ValueError:   # 2020-13-45, 25:61:00
+        return None
+    return when if str(when) == text else None   # '.000000' is written without
+
+
+def report_unreadable(text, store):
+    """Warn of the unreadable stored timestamp ``text`` in ``store`` (a
+    database name): :class:`~smt_query.errors.UnreadableTimestamp` (the CLI
+    and the admin show each text once; Python's default filter too)."""
+    import warnings
+    from .errors import UnreadableTimestamp
+    warnings.warn(UnreadableTimestamp(text, store), stacklevel=2)
+
+
+def timestamp_order(timestamp):
+    """Sort key of a record timestamp, the order of SQL's (see
+    ``where.qfields.timestamp_order``): newest first under ``reverse=True``,
+    an unreadable timestamp (None) last."""
+    return (0, _dt.datetime.min.replace(tzinfo=UTC)) if timestamp is None else (1, as_utc(timestamp))
+
+
 def as_utc(timestamp):
     """A record timestamp as an aware UTC datetime (naive means UTC)."""
     if timestamp.tzinfo is None:

@@ -501,10 +501,9 @@ def main(argv=None):
 
 
 def _mask(uri):
-    """``uri`` with its password replaced by ``***``."""
-    from urllib.parse import urlsplit
-    parts = urlsplit(uri)
-    return uri.replace(":%s@" % parts.password, ":***@") if parts.password else uri
+    """``uri`` with its password replaced by ``***`` (``project.masked_uri``)."""
+    from .project import masked_uri
+    return masked_uri(uri)
 
 
 if __name__ == "__main__":

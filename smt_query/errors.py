@@ -36,6 +36,19 @@ class UnreadableParameters(StoredDataWarning):
         self.label, self.reason = label, reason
 
 
+class UnreadableTimestamp(StoredDataWarning):
+    """A record's stored timestamp is not a date and time as Sumatra writes
+    it (hand-written text such as ``2020-13-45`` in an SQLite store, or
+    PostgreSQL's ``infinity``): the record reads as having no timestamp, never
+    matches a date condition and sorts last (docs/security.rst). ``text`` is
+    the stored value."""
+
+    def __init__(self, text, store):
+        super().__init__(f"unreadable timestamp {shown(repr(text), 60)} in the record store "
+                         f"{shown(store, 200)}: read as no timestamp")
+        self.text = text
+
+
 class QueryHint(UserWarning):
     """A query ran, but part of it names nothing that exists (a misspelled
     parameter key, tag, field, filter or label prefix): the message says which

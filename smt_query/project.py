@@ -112,6 +112,26 @@ def store_database(project_path):
     return parse_store_uri(uri, project_path)
 
 
+def masked_uri(uri):
+    """The store URI ``uri`` as shown to users: its password, if any, replaced
+    by ``***`` (``postgres://user:***@host/db``); a file path unchanged. The
+    one rule for every store name printed (stores' ``str()``, errors,
+    ``smt querystore status``, the demo)."""
+    from urllib.parse import urlsplit
+    text = str(uri)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return text
+    if not parts.scheme or "@" not in parts.netloc:
+        return text
+    userinfo, _, host = parts.netloc.rpartition("@")
+    if ":" not in userinfo:
+        return text
+    netloc = userinfo.split(":", 1)[0] + ":***@" + host
+    return parts._replace(netloc=netloc).geturl()
+
+
 def parse_store_uri(uri, project_path):
     """The Django ``DATABASES`` entry for a store URI of ``.smt/project``."""
     from urllib.parse import unquote, urlparse
@@ -122,7 +142,7 @@ def parse_store_uri(uri, project_path):
                 "PORT": parsed.port or "", "USER": unquote(parsed.username or ""),
                 "PASSWORD": unquote(parsed.password or "")}
     if parsed.scheme:
-        raise QueryError(f"unsupported record store {uri!r}: use SQLite or PostgreSQL")
+        raise QueryError(f"unsupported record store {masked_uri(uri)!r}: use SQLite or PostgreSQL")
     db_file = os.path.expanduser(uri)
     if not os.path.isabs(db_file):
         db_file = os.path.join(os.path.abspath(project_path), db_file)

@@ -47,9 +47,11 @@ class RecordQueries:
         return dialect_for(self.vendor)
 
     def queryset(self, project_name):
-        """All records of ``project_name``, newest first (ties: label, descending)."""
+        """All records of ``project_name``, newest first (ties: label, descending;
+        unreadable timestamps last: ``where.qfields.timestamp_order``)."""
+        from .where.qfields import timestamp_order
         return (self.read_models.Record.objects.using(self.db_alias)
-                .filter(project__id=project_name).order_by("-timestamp", "-label"))
+                .filter(project__id=project_name).order_by(*timestamp_order()))
 
     def context(self):
         """The :class:`SQLContext` filters compile against."""
@@ -233,7 +235,11 @@ class ReadStore(RecordQueries):
         return self.full.remove_tag(_as_ids(records), tag)
 
     def __str__(self):
-        return "QueryDjango (%s)" % self._db_file
+        from .project import masked_uri
+        return "QueryDjango (%s)" % masked_uri(self._db_file)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self}>"
 
 
 def _as_ids(records):

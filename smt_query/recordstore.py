@@ -75,7 +75,11 @@ class QueryDjangoRecordStore(RecordQueries, DjangoRecordStore):
         self.__init__(state["db_file"])
 
     def __str__(self):
-        return "QueryDjango (%s)" % self._db_file
+        from .project import masked_uri
+        return "QueryDjango (%s)" % masked_uri(self._db_file)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self}>"
 
     @classmethod
     def from_store(cls, store):

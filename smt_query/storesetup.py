@@ -99,10 +99,44 @@ def register_light(uri):
 
 
 def _watch(alias):
-    """Our store's connections get the dialect's session settings (:func:`_no_jit`)."""
+    """Our store's connections get the dialect's session settings and read
+    timestamps tolerantly (:func:`_no_jit`, :func:`_tolerate`)."""
     from django.db.backends.signals import connection_created
     _OUR_ALIASES.add(alias)
     connection_created.connect(_no_jit, dispatch_uid="smt_query.no_jit")
+    _tolerate(alias)
+
+
+def _tolerate(alias):
+    """Give the ``DATABASES`` entry of ``alias`` (wherever it is named so far:
+    Django's connections, the light set-up, Sumatra's configuration) the
+    dialect's ``connect_options``: on SQLite no converter by declared type,
+    whose datetime converter (Django's, global) raises on a timestamp that
+    is no date; the dialect's ``on_connect`` reads it as None instead.
+    A connection of this thread opened before is reopened when next used."""
+    from django.conf import settings
+    entries = [_light["databases"].get(alias)]
+    if _SUMATRA_DJANGO in sys.modules:
+        entries.append(_db_config()._settings["DATABASES"].get(alias))
+    connection = None
+    if settings.configured:
+        from django.db import connections
+        entries.append(connections.settings.get(alias))
+        if alias in connections.settings:
+            connection = connections[alias]
+    changed = False
+    for db in filter(None, entries):
+        dialect = dialect_of_engine(db.get("ENGINE"))
+        options = db.setdefault("OPTIONS", {})
+        if dialect is not None and any(options.get(k) != v
+                                       for k, v in dialect.connect_options.items()):
+            options.update(dialect.connect_options)
+            changed = True
+    if connection is not None and connection.connection is not None:
+        if changed and not connection.in_atomic_block:
+            connection.close()           # reopened with the options when next used
+        else:
+            _no_jit(None, connection)    # opened before (e.g. migrating): set it up now
 
 
 def light_ready(alias):
@@ -335,7 +369,10 @@ def _no_jit(sender, connection, **kwargs):
     """The dialect's session settings on our stores' connections (PostgreSQL:
     JIT compilation off)."""
     dialect = dialect_for(connection.vendor)
-    if dialect is not None and connection.alias in _OUR_ALIASES:
+    raw = connection.connection
+    if dialect is not None and connection.alias in _OUR_ALIASES and \
+            getattr(connection, "_smtq_ready", None) is not raw:
+        connection._smtq_ready = raw
         dialect.on_connect(connection)
 
 

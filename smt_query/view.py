@@ -222,7 +222,7 @@ class RecordStoreView:
                 self._project_name)
         with self._metric_scope(self._filters):
             records = [r for r in records if all(f.test(r) for f in self._filters)]
-        records.sort(key=lambda r: (_utc(r.timestamp), r.label), reverse=True)
+        records.sort(key=lambda r: (timestamp_order(r.timestamp), r.label), reverse=True)
         return records
 
     def _metric_scope(self, filters):
@@ -422,12 +422,15 @@ class RecordStoreView:
         return before[::-1] + after
 
     @_falls_back
-    def _one(self, qs_order, reverse):
+    def _one(self, reverse):
         qs = self._sql()
         if qs is not None:
-            found = self._store.load(qs.order_by(*qs_order)[:1])
-        else:
+            from .where.qfields import timestamp_order as sql_order
+            found = self._store.load(qs.order_by(*sql_order(descending=not reverse))[:1])
+        else:   # newest first, unreadable timestamps last (dates.timestamp_order)
             records = self._records()
+            if reverse:
+                records = [r for r in records if r.timestamp is not None] or records
             found = records[-1:] if reverse else records[:1]
         if not found:
             raise QueryError("no record in this view" + self._describe())
@@ -436,12 +439,12 @@ class RecordStoreView:
     @property
     def latest(self):
         """The most recent record."""
-        return self._one(("-timestamp", "-label"), reverse=False)
+        return self._one(reverse=False)
 
     @property
     def earliest(self):
         """The earliest record."""
-        return self._one(("timestamp", "label"), reverse=True)
+        return self._one(reverse=True)
 
     def most_recent(self):
         """The label of the most recent record."""
@@ -627,9 +630,10 @@ def _caller_level():
     return level
 
 
-def _utc(ts):
-    from .dates import as_utc
-    return as_utc(ts)
+def timestamp_order(ts):
+    """Python's order of timestamps (``smt_query.dates.timestamp_order``)."""
+    from .dates import timestamp_order
+    return timestamp_order(ts)
 
 
 def _keys(parameters):

@@ -194,6 +194,7 @@ class RecordChangeList(ChangeList):
         if chosen[0] is not None and not failed(request):
             bounds = date_bounds(self.date_hierarchy, *chosen)
             lookups.update({k: [v] for k, v in bounds.items()} if lists else bounds)
+            self.dated = True
         return (*specs, lookups, duplicates, active)
 
     def get_queryset(self, request, *args, **kwargs):
@@ -202,7 +203,11 @@ class RecordChangeList(ChangeList):
         if names and not failed(request):
             from ..metrics import prepare_view
             prepare_view(self.model_admin.source().view(), names, progress=False)
-        return super().get_queryset(request, *args, **kwargs)
+        qs = super().get_queryset(request, *args, **kwargs)
+        if getattr(self, "dated", False):   # an unreadable timestamp is on no date
+            from ..where.qfields import timestamp_ok
+            qs = qs.filter(timestamp_ok(self.date_hierarchy))
+        return qs
 
     def get_ordering_field(self, field_name):
         order = super().get_ordering_field(field_name)

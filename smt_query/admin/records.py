@@ -27,6 +27,7 @@ from ..errors import QueryError
 from ..fields import status_of
 from ..filters import get_filter
 from ..recordstore import MAX_IN  # noqa: F401  (importable from here too)
+from ..where.qfields import timestamp_key, timestamp_order
 from .display import parameters_tree, short_value
 from .lists import (CONDITIONS, LIST_COLUMNS, LIST_ERRORS, LibraryListFilter,  # noqa: F401
                     RecordChangeList, _cut, _first_line, date_bounds, declared_metrics, failed,
@@ -119,7 +120,7 @@ class RecordAdmin(admin.ModelAdmin):
                         "all words must match).")
     sortable_by = ("label", "timestamp_display", "duration_display", "main_file",
                    "version_display")
-    ordering = ("-timestamp", "-label")
+    ordering = timestamp_order()   # unreadable timestamps last (where.qfields)
     list_per_page = 100
     list_max_show_all = 500
     show_full_result_count = False
@@ -238,8 +239,10 @@ class RecordAdmin(admin.ModelAdmin):
         return None
 
     # -- list columns ----------------------------------------------------------
-    @admin.display(description="timestamp", ordering="timestamp")
+    @admin.display(description="timestamp", ordering=timestamp_key())
     def timestamp_display(self, obj):
+        if obj.timestamp is None:   # unreadable in the store (UnreadableTimestamp)
+            return "(unreadable)"
         return obj.timestamp.isoformat(sep=" ", timespec="seconds")[:19]   # years as 0001
 
     @admin.display(description="tags")

@@ -39,11 +39,11 @@ def _switch(enable, already, done):
 @querystore.command()
 def status():
     """Show which record store class the project uses."""
-    from ..project import store_entry
+    from ..project import masked_uri, store_entry
     with user_errors():
         store = store_entry()
     if isinstance(store, dict):
-        click.echo(f"{store.get('type')} ({store.get('db_file', '')})")
+        click.echo(f"{store.get('type')} ({masked_uri(store.get('db_file', ''))})")
     else:
         click.echo(str(store))
 

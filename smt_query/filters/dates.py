@@ -12,6 +12,8 @@ class DateFilter(Filter):
         self.start, self.end = self.span(date, *args)
 
     def test(self, record):
+        if record.timestamp is None:   # unreadable in the store: matches no date
+            return False
         ts = as_utc(record.timestamp)
         return ((self.start is None or ts >= self.start)
                 and (self.end is None or ts < self.end))

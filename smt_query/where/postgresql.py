@@ -255,6 +255,31 @@ class PostgreSQL:
         parallel worker) and saves little. Only this session is affected."""
         with connection.cursor() as cursor:
             cursor.execute("SET jit = off")
+        self._tolerant_timestamps(connection)
+
+    #: ``OPTIONS`` of our stores' connections (none needed).
+    connect_options = {}
+
+    @staticmethod
+    def _tolerant_timestamps(connection):
+        """This connection reads an infinite timestamp (``infinity``,
+        ``-infinity``; psycopg2 would give year 9999 or year 1) as None, named
+        once in an ``UnreadableTimestamp`` warning, as :meth:`timestamp_ok` says."""
+        import psycopg2.extensions as ext
+        from ..dates import report_unreadable
+        store = connection.settings_dict.get("NAME")
+        for base in (ext.PYDATETIMETZ, ext.PYDATETIME):
+            def cast(value, cursor, base=base):
+                if value in ("infinity", "-infinity"):
+                    report_unreadable(value, store)
+                    return None
+                return base(value, cursor)
+            ext.register_type(ext.new_type(base.values, "SMTQ_" + base.name, cast),
+                              connection.connection)
+
+    def timestamp_ok(self, sql, connection):
+        """SQL: the timestamp column ``sql`` is readable: finite."""
+        return f"isfinite({sql})"
 
     def database_missing(self, connection):
         """Whether the server says the database of ``connection`` does not

@@ -93,18 +93,73 @@ def in_set(ctx, column, values, kind="text"):
 
 
 def span_q(start, end, open_end=False):
-    """Q: ``start <= timestamp < end``; None for an open bound. With
-    ``open_end``, an ``end`` of None means "later than any timestamp", which
-    a record without a timestamp is not."""
+    """Q: ``start <= timestamp < end``; None for an open bound. The timestamp
+    must be readable (:func:`timestamp_ok`): an unreadable one matches no date
+    condition. (``open_end`` is accepted for callers: a missing or unreadable
+    timestamp is never later than anything.)"""
     from django.db.models import Q
     q = Q()
     if start is not None:
         q &= Q(timestamp__gte=start)
     if end is not None:
         q &= Q(timestamp__lt=end)
-    elif open_end:
-        q &= Q(timestamp__isnull=False)
-    return q
+    return q & timestamp_ok()    # last: SQLite tests it on the rows in range only
+
+
+@functools.lru_cache(maxsize=None)
+def _timestamp_expressions():
+    """The Django expression class of :func:`timestamp_ok` (made on first use:
+    Django is not imported with this module)."""
+    from django.db.models import BooleanField, Func
+
+    class TimestampOk(Func):
+        """SQL: the timestamp column is readable, by the dialect's rule
+        (``timestamp_ok``; NOT NULL where the database has no dialect)."""
+        output_field = BooleanField()
+
+        def as_sql(self, compiler, connection, **extra):
+            sql, params = compiler.compile(self.source_expressions[0])
+            dialect = dialect_for(connection.vendor)
+            if dialect is None:
+                return f"({sql} IS NOT NULL)", params
+            text = dialect.timestamp_ok(sql, connection)
+            return text, params * text.count(sql)   # the column may appear more than once
+
+    return TimestampOk
+
+
+def timestamp_ok(column="timestamp"):
+    """Q: the record's timestamp is readable: not NULL, and on SQLite text
+    :func:`smt_query.dates.read_stored_timestamp` reads (``2020-13-45`` is
+    not), on PostgreSQL finite (not ``infinity``). The SQL form of the rule
+    the store's reading applies (``smt_query.storesetup``): tested equal."""
+    from django.db.models import F, Q
+    return Q(_timestamp_expressions()(F(column)))
+
+
+def timestamp_key():
+    """An expression to order records by: the timestamp where readable, else
+    NULL; its ``asc()`` and ``desc()`` put the NULLs last."""
+    from django.db.models import Case, DateTimeField, F, When
+
+    class TimestampKey(Case):
+        def asc(self, **kwargs):
+            return super().asc(nulls_last=True)
+
+        def desc(self, **kwargs):
+            return super().desc(nulls_last=True)
+    return TimestampKey(When(timestamp_ok(), then=F("timestamp")), default=None,
+                        output_field=DateTimeField())
+
+
+def timestamp_order(descending=True):
+    """``order_by()`` terms: by timestamp (newest first if ``descending``),
+    then label; unreadable timestamps last either way (Python's order:
+    ``smt_query.dates.timestamp_order``)."""
+    from django.db.models import F
+    if descending:
+        return [timestamp_key().desc(), F("label").desc()]
+    return [timestamp_key().asc(), F("label").asc()]
 
 
 def substring_q(column, text):
@@ -257,7 +312,7 @@ def field_q(node, ctx):
         if has is None:
             return None
         return has if op == "contains" else ~has
-    present = Q(**{f"{name}__isnull": False})
+    present = timestamp_ok(name) if kind == "date" else Q(**{f"{name}__isnull": False})
     if op in ("exists", "missing"):
         return present if op == "exists" else ~present
     if kind == "date":
@@ -288,6 +343,8 @@ def field_q(node, ctx):
 
 
 def _date_q(node):
+    """Q of a date comparison; an unreadable timestamp satisfies none (as in
+    Python: ``nodes._test_date``)."""
     from django.db.models import Q
     op, (start, end) = node.op, node.spans[0]
     if op in ("==", "!=", "in", "not in"):
@@ -295,8 +352,8 @@ def _date_q(node):
             return None
         q = never()
         for span in node.spans:
-            q |= span_q(*span, open_end=True)
-        return q if op in ("==", "in") else ~q
-    return {"<": Q(timestamp__lt=start), "<=": span_q(None, end, open_end=True),
+            q |= span_q(*span)
+        return q if op in ("==", "in") else ~q & timestamp_ok()
+    return {"<": Q(timestamp__lt=start), "<=": span_q(None, end),
             ">": never() if end is None else Q(timestamp__gte=end),
-            ">=": Q(timestamp__gte=start)}[op]
+            ">=": Q(timestamp__gte=start)}[op] & timestamp_ok()

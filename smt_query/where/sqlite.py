@@ -4,7 +4,9 @@ tags and sets, a Python function for globs.
 Everything SQLite-specific of the ``where`` package and the filters lives
 here (see :mod:`smt_query.where.dialect` for the interface).
 """
+import datetime as _dt
 import json
+import sqlite3
 
 from .chain import Chain, param_leaves
 from .globs import glob_match
@@ -211,8 +213,51 @@ class SQLite:
         """Whether the ``DATABASES`` entry ``db`` is a file (not in memory)."""
         return db.get("NAME") not in (None, "", ":memory:")
 
+    #: ``OPTIONS`` of our stores' connections: no type detection by declared
+    #: type, whose datetime converter (Django's, for every SQLite connection
+    #: of the process) raises on a timestamp that is no date; the store's
+    #: converter (:meth:`on_connect`) reads those as None instead.
+    connect_options = {"detect_types": sqlite3.PARSE_COLNAMES}
+
     def on_connect(self, connection):
-        """Session settings for a new connection of one of our stores (none)."""
+        """A new connection of one of our stores reads timestamps tolerantly:
+        text :func:`~smt_query.dates.read_stored_timestamp` cannot read is
+        None, named once in an ``UnreadableTimestamp`` warning."""
+        from ..dates import read_stored_timestamp, report_unreadable
+        ops = connection.ops
+        if "convert_datetimefield_value" in vars(ops):
+            return
+        convert = ops.convert_datetimefield_value
+        store = connection.settings_dict.get("NAME")
+
+        def tolerant(value, expression, conn):
+            if value is None or isinstance(value, _dt.datetime):
+                return convert(value, expression, conn)
+            when = read_stored_timestamp(value)
+            if when is None:
+                report_unreadable(value, store)
+                return None
+            return convert(when, expression, conn)
+        ops.convert_datetimefield_value = tolerant
+
+    #: SQL of :meth:`timestamp_ok` (``{c}``: the column): the rule of
+    #: :func:`~smt_query.dates.read_stored_timestamp` in SQLite's own functions
+    #: (no Python call per row, cheap text tests first); ``date(.., '+0
+    #: days')`` normalizes a day past the month's end (2020-02-30) to another
+    #: text; lengths in bytes (text functions stop at a NUL). Tested equal.
+    TIMESTAMP_OK = (
+        "(typeof({c}) = 'text' AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] "
+        "[0-2][0-9]:[0-5][0-9]:[0-5][0-9]*' AND (length(CAST({c} AS BLOB)) = 19 "
+        "OR (length(CAST({c} AS BLOB)) = 26 "
+        "AND substr({c}, 20) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]' "
+        "AND substr({c}, 20) <> '.000000')) AND substr({c}, 1, 4) <> '0000' "
+        "AND substr({c}, 6, 2) BETWEEN '01' AND '12' AND substr({c}, 12, 2) <= '23' "
+        "AND (substr({c}, 9, 2) BETWEEN '01' AND '28' "
+        "OR date(substr({c}, 1, 10), '+0 days') = substr({c}, 1, 10)))")
+
+    def timestamp_ok(self, sql, connection):
+        """SQL: the timestamp column ``sql`` is readable (:data:`TIMESTAMP_OK`)."""
+        return self.TIMESTAMP_OK.format(c=sql)
 
     @staticmethod
     def write_mark(connection):
