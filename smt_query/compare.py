@@ -158,8 +158,7 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), 
             sets.append(environment(record))
     else:
         fields = tuple(fields)
-        def metric_keys(label):
-            return {}
+        metric_keys = None
         if metrics:
             from .metrics import compared_metrics
             metric_keys = compared_metrics(view, metrics)
@@ -168,7 +167,7 @@ def compare_view(view, *, fields=(), fold=True, ignore=(), env=False, named=(), 
                 continue
             params = row.pop("parameters")
             params = fold_task_inputs(params) if fold else params
-            sets.append({**params, **{f: row[f] for f in fields}, **metric_keys(row["label"])})
+            sets.append({**params, **{f: row[f] for f in fields}, **(metric_keys(row["label"]) if metric_keys else {})})
             labels.append(row["label"])
         for label in named:
             if label in skipped:
