@@ -30,6 +30,7 @@ import collections
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -228,14 +229,44 @@ def _copy_project(src, dst, backend):
     return src._replace(path=dst, store_uri=new_uri)
 
 
+#: ``main.py`` of ``make_project``'s projects: it imports ``sys`` only, so Sumatra's
+#: dependency finder (``modulefinder`` compiling everything a script imports, about
+#: 2 s for the demo's ``import os, json, yaml``) has nothing to scan and an ``smt run``
+#: takes half the time. It copies the parameter file Sumatra wrote (named by the
+#: record's label) to ``Data/`` and says so on stdout.
+LIGHT_MAIN = '''"""Copy the parameter file to Data/ (imports only sys: nothing for Sumatra's dependency finder)."""
+import sys
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    text = f.read()
+with open("Data/out_" + sys.argv[1], "w", encoding="utf-8") as f:   # <label>.json
+    f.write(text)
+print("Copied %s: %d characters" % (sys.argv[1], len(text)))
+'''
+
+
+def _use_light_main(path):
+    """Replace the demo's ``main.py`` by :data:`LIGHT_MAIN` in the project's one commit."""
+    with open(os.path.join(path, "main.py"), "w", encoding="utf-8") as f:
+        f.write(LIGHT_MAIN)
+    for cmd in (["add", "main.py"], ["-c", "commit.gpgsign=false", "commit", "-q", "--amend", "--no-edit"]):
+        subprocess.run(["git", *cmd], cwd=path, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def project_templates():
+    """``make_project``'s projects by (backend, arguments), built once per session (worker)."""
+    return {}
+
+
 @pytest.fixture
-def make_project(tmp_path, backend):
+def make_project(tmp_path, tmp_path_factory, backend, project_templates):
     """Factory building small real projects on ``backend``; returns ``SmtProject``.
 
     ``make_project(params=None, runs=(), *, store=None, name="proj")``:
 
     * ``params`` -- contents of ``default.json`` (default ``{"a": 1}``), committed
-      with ``main.py`` (reads it, writes one file under ``Data/``);
+      with ``main.py`` (:data:`LIGHT_MAIN`: copies it to ``Data/``);
     * ``runs`` -- one ``smt run`` per dict, in order, with optional keys ``reason``
       (str), ``overrides`` (``["a=2", "b.c=3"]``, Sumatra's command-line
       parameters), ``params`` (a dict: this run's own parameter file instead of
@@ -245,32 +276,57 @@ def make_project(tmp_path, backend):
       (``.smt/records.shelf``); or any ``smt init --store`` argument.
 
     Returns ``SmtProject(path, store_uri, labels)``, ``labels`` in run order.
+
+    On the backend's store, the project is built once per session (xdist worker)
+    for the same ``params`` and ``runs``, and each test gets a copy like
+    ``demo_project_rw`` (own directory and store; same labels, made by ``smt
+    run``). A second project of the same arguments in one test is built anew, so
+    its labels differ from the first's.
     """
+    made = set()            # keys this test built: a second project of the same key is new
+
     def make(params=None, runs=(), *, store=None, name="proj"):
         path = str(tmp_path / name)
         for i in range(1, 1000):
             if not os.path.exists(path):
                 break
             path = str(tmp_path / ("%s-%d" % (name, i)))
+        params = {"a": 1} if params is None else params
+        key = (backend.name, json.dumps([params, list(runs)], sort_keys=True)) if store is None else None
+        if key in project_templates and key not in made:
+            made.add(key)
+            return _copy_project(project_templates[key], path, backend)
+        if key:
+            made.add(key)
+            project = _build_project(tmp_path_factory.mktemp("template-%s" % name) / name,
+                                     params, runs, backend.new_store())
+            project_templates.setdefault(key, project)
+            return _copy_project(project, path, backend)
         if store == "shelve":
             store = os.path.join(path, ".smt", "records.shelf")
-        init_project(path, {"a": 1} if params is None else params,
-                     store=backend.new_store() if store is None else store)
-        labels = []
-        for i, run in enumerate(runs):
-            unknown = set(run) - {"reason", "overrides", "params", "tags"}
-            if unknown:
-                raise TypeError("make_project: unknown run keys %s" % sorted(unknown))
-            param_file = "default.json"
-            if "params" in run:
-                param_file = "run%d.json" % i      # untracked: Sumatra allows that
-                with open(os.path.join(path, param_file), "w", encoding="utf-8") as f:
-                    json.dump(run["params"], f, ensure_ascii=False)
-            labels.append(smt_run(path, param_file, *run.get("overrides", ()), reason=run.get("reason")))
-            for tag in run.get("tags", ()):
-                smt(path, "tag", tag, labels[-1])
-        return SmtProject(path, store_uri(path), labels)
+        return _build_project(path, params, runs, store)
     return make
+
+
+def _build_project(path, params, runs, store):
+    """``make_project``'s work: ``init_project``, :data:`LIGHT_MAIN`, the runs and tags."""
+    path = str(path)
+    init_project(path, params, store=store)
+    _use_light_main(path)
+    labels = []
+    for i, run in enumerate(runs):
+        unknown = set(run) - {"reason", "overrides", "params", "tags"}
+        if unknown:
+            raise TypeError("make_project: unknown run keys %s" % sorted(unknown))
+        param_file = "default.json"
+        if "params" in run:
+            param_file = "run%d.json" % i      # untracked: Sumatra allows that
+            with open(os.path.join(path, param_file), "w", encoding="utf-8") as f:
+                json.dump(run["params"], f, ensure_ascii=False)
+        labels.append(smt_run(path, param_file, *run.get("overrides", ()), reason=run.get("reason")))
+        for tag in run.get("tags", ()):
+            smt(path, "tag", tag, labels[-1])
+    return SmtProject(path, store_uri(path), labels)
 
 
 @pytest.fixture
