@@ -37,18 +37,29 @@ def project_store(path=None):
 
 # -- optional indexes on Sumatra's tables ---------------------------------------------
 
+#: An index column: the record's timestamp where readable, else NULL
+#: (:func:`smt_query.where.qfields.timestamp_key`, the expression date
+#: conditions and the newest-first order use), unreadable first: read
+#: backwards, it gives the newest-first order, unreadable last.
+TIMESTAMP_KEY = "timestamp key"
+
 #: Indexes smt-query can add to Sumatra's tables: name -> (table, columns).
 #: Sumatra indexes only foreign keys, so every date range, "newest first"
 #: ordering and exact label lookup reads all the project's rows; with these,
 #: they read only the rows they return. Created and dropped only by these
 #: names: Sumatra's own tables and indexes are otherwise left alone.
 INDEXES = {
-    # dates (after/before/on), ORDER BY timestamp DESC, label DESC (latest, head, tables)
-    "smtq_record_project_timestamp": ("django_store_record", ("project_id", "timestamp", "label")),
+    # dates (after/before/on), newest first (latest, head, tables)
+    "smtq_record_project_time": ("django_store_record", ("project_id", TIMESTAMP_KEY, "label")),
     # exact labels (view.get, smt compare A B, Sumatra's own get/save by label); the
-    # trailing timestamp lets SQLite use it under our ORDER BY without statistics
-    "smtq_record_project_label": ("django_store_record", ("project_id", "label", "timestamp")),
+    # trailing key lets SQLite use it under our ORDER BY without statistics
+    "smtq_record_project_label_time": ("django_store_record",
+                                       ("project_id", "label", TIMESTAMP_KEY)),
 }
+#: Names of earlier versions' indexes (on the raw timestamp column, which
+#: date conditions no longer read): dropped by :func:`add_indexes` and
+#: :func:`remove_indexes`.
+OLD_INDEXES = ("smtq_record_project_timestamp", "smtq_record_project_label")
 
 
 def _as_query_store(store):
@@ -94,16 +105,39 @@ def _change_indexes(store, add):
     from django.db import connections, transaction
     store = _as_query_store(store)
     conn = connections[store.db_alias]
-    qn = conn.ops.quote_name
     status = index_status(store)
     todo = [name for name, present in status.items() if present != add]
     with transaction.atomic(using=store.db_alias), conn.cursor() as cur:
+        for name in OLD_INDEXES:
+            cur.execute("DROP INDEX IF EXISTS %s" % conn.ops.quote_name(name))
         for name in todo:
-            table, columns = INDEXES[name]
-            cur.execute("CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (
-                qn(name), qn(table), ", ".join(map(qn, columns))) if add
-                else "DROP INDEX IF EXISTS %s" % qn(name))
+            cur.execute(index_sql(store, name, *INDEXES[name]) if add
+                        else "DROP INDEX IF EXISTS %s" % conn.ops.quote_name(name))
     return todo
+
+
+def index_sql(store, name, table, columns):
+    """``CREATE INDEX IF NOT EXISTS`` of index ``name`` on ``table`` over
+    ``columns`` (names, or :data:`TIMESTAMP_KEY`) in ``store``'s database:
+    the key is compiled from the very expression queries use, so the
+    database's planner recognizes it."""
+    from django.db import connections
+    conn = connections[store.db_alias]
+    qn = conn.ops.quote_name
+    return "CREATE INDEX IF NOT EXISTS %s ON %s (%s)" % (qn(name), qn(table), ", ".join(
+        _timestamp_key_sql(store, conn, table) if c == TIMESTAMP_KEY else qn(c)
+        for c in columns))
+
+
+def _timestamp_key_sql(store, conn, table):
+    from django.db.models.sql import Query
+    from .where.qfields import timestamp_key
+    query = Query(store.read_models.Record)
+    compiler = query.get_compiler(connection=conn)
+    sql, params = compiler.compile(timestamp_key().resolve_expression(query))
+    assert not params, params
+    sql = sql.replace(conn.ops.quote_name(table) + ".", "")   # columns of the indexed table
+    return "(%s)%s" % (sql, store.dialect.index_nulls_first)   # read backwards: newest first
 
 
 # -- the tags column and the tag rows ------------------------------------------------

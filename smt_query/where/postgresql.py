@@ -210,6 +210,8 @@ class PostgreSQL:
 
     vendor = "postgresql"
     float_type = "DOUBLE PRECISION"   # a column of floats (smt_query.metrics)
+    #: After an index column whose NULLs come first (read backwards: ``DESC NULLS LAST``: smt_query.storetools).
+    index_nulls_first = " NULLS FIRST"
     chain = PostgresChain
     #: Longest glob sent to SQL (its regex compiler slows down with the
     #: pattern's length: 0.02 s at 1,000 characters, 2 s at 10,000); longer

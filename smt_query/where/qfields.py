@@ -95,15 +95,19 @@ def in_set(ctx, column, values, kind="text"):
 def span_q(start, end, open_end=False):
     """Q: ``start <= timestamp < end``; None for an open bound. The timestamp
     must be readable (:func:`timestamp_ok`): an unreadable one matches no date
-    condition. (``open_end`` is accepted for callers: a missing or unreadable
-    timestamp is never later than anything.)"""
+    condition. The bounds apply to :func:`timestamp_key` (NULL where
+    unreadable), which smt-query's indexes hold. (``open_end`` is accepted for
+    callers: a missing or unreadable timestamp is never later than anything.)"""
     from django.db.models import Q
+    from django.db.models.lookups import GreaterThanOrEqual, LessThan
+    if start is None and end is None:
+        return timestamp_ok()
     q = Q()
     if start is not None:
-        q &= Q(timestamp__gte=start)
+        q &= Q(GreaterThanOrEqual(timestamp_key(), start))
     if end is not None:
-        q &= Q(timestamp__lt=end)
-    return q & timestamp_ok()    # last: SQLite tests it on the rows in range only
+        q &= Q(LessThan(timestamp_key(), end))
+    return q
 
 
 @functools.lru_cache(maxsize=None)
@@ -139,7 +143,8 @@ def timestamp_ok(column="timestamp"):
 
 def timestamp_key():
     """An expression to order records by: the timestamp where readable, else
-    NULL; its ``asc()`` and ``desc()`` put the NULLs last."""
+    NULL; its ``asc()`` and ``desc()`` put the NULLs last. Date conditions
+    compare it too; smt-query's indexes hold it (``storetools.INDEXES``)."""
     from django.db.models import Case, DateTimeField, F, When
 
     class TimestampKey(Case):
@@ -345,7 +350,6 @@ def field_q(node, ctx):
 def _date_q(node):
     """Q of a date comparison; an unreadable timestamp satisfies none (as in
     Python: ``nodes._test_date``)."""
-    from django.db.models import Q
     op, (start, end) = node.op, node.spans[0]
     if op in ("==", "!=", "in", "not in"):
         if len(node.spans) > MAX_SQL_TERMS:
@@ -354,6 +358,6 @@ def _date_q(node):
         for span in node.spans:
             q |= span_q(*span)
         return q if op in ("==", "in") else ~q & timestamp_ok()
-    return {"<": Q(timestamp__lt=start), "<=": span_q(None, end),
-            ">": never() if end is None else Q(timestamp__gte=end),
-            ">=": Q(timestamp__gte=start)}[op] & timestamp_ok()
+    return {"<": never() if start is None else span_q(None, start), "<=": span_q(None, end),
+            ">": never() if end is None else span_q(end, None),
+            ">=": span_q(start, None)}[op]

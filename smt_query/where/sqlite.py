@@ -198,6 +198,8 @@ class SQLite:
 
     vendor = "sqlite"
     float_type = "REAL"   # a column of floats (smt_query.metrics)
+    #: After an index column whose NULLs come first (SQLite's NULLs come first already: smt_query.storetools).
+    index_nulls_first = ""
     #: What Django's ENGINE names of this database contain.
     engine = "sqlite"
     #: The scheme of a store URI (None: a file path).
