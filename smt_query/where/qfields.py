@@ -99,7 +99,7 @@ def span_q(start, end, open_end=False):
     unreadable), which smt-query's indexes hold. (``open_end`` is accepted for
     callers: a missing or unreadable timestamp is never later than anything.)"""
     from django.db.models import Q
-    from django.db.models.lookups import GreaterThanOrEqual, LessThan
+    from django.db.models.lookups import GreaterThanOrEqual, IsNull, LessThan
     if start is None and end is None:
         return timestamp_ok()
     q = Q()
@@ -107,7 +107,7 @@ def span_q(start, end, open_end=False):
         q &= Q(GreaterThanOrEqual(timestamp_key(), start))
     if end is not None:
         q &= Q(LessThan(timestamp_key(), end))
-    return q
+    return q & Q(IsNull(timestamp_key(), False))   # false, not NULL, where unreadable (NOT)
 
 
 @functools.lru_cache(maxsize=None)
