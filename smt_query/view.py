@@ -326,7 +326,6 @@ class RecordStoreView:
             names.update(rec.tags)
         return sorted(names)
 
-    @_falls_back
     def compared_metrics(self, names=None):
         """``label -> {"metric.NAME": value}`` of metrics ``names`` (None: all
         the project declares), for comparing records
@@ -334,6 +333,7 @@ class RecordStoreView:
         from .metrics import compared_metrics
         return compared_metrics(self, names)
 
+    @_falls_back
     def parameter_keys(self, sample=200, prefixes=False):
         """Dotted parameter keys (task ``inputs`` levels folded away) of the
         ``sample`` most recent records (those whose parameters cannot be read
