@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from smt_query.demo import build_demo, init_project, smt, smt_run, store_uri
+from smt_query.project import masked_uri
 from support import PostgresUnavailable, ThrowawayPostgres, use_light_main
 
 DEMO_RECORDS = 400
@@ -108,7 +109,7 @@ def postgres_admin_uri():
             import psycopg2
             psycopg2.connect(uri, connect_timeout=10).close()
         except Exception as err:   # ImportError, OperationalError
-            _postgres_unavailable("cannot connect to %s: %s" % (_mask(uri), str(err).strip()))
+            _postgres_unavailable("cannot connect to %s: %s" % (masked_uri(uri), str(err).strip()))
         yield uri
         return
     try:
@@ -128,11 +129,6 @@ def _postgres_unavailable(why):
     if os.environ.get("CI"):
         pytest.fail(message + " (CI is set: PostgreSQL tests never skip)", pytrace=False)
     pytest.skip(message)
-
-
-def _mask(uri):
-    parts = urlsplit(uri)
-    return uri.replace(":%s@" % parts.password, ":***@") if parts.password else uri
 
 
 @pytest.fixture(scope="session")
