@@ -23,6 +23,8 @@ Fixtures:
   and content; its own directory and store), fresh for each test.
 * ``make_project`` -- builds small real projects (see :func:`make_project`).
 * ``chdir`` -- ``chdir(path)``: the rest of the test runs in ``path``.
+* ``test_environment`` -- Django's test environment (templates report their
+  context to the test client), for the admin's tests (session).
 * ``run`` -- ``run(*args)``: ``smt query ARGS`` through click's CliRunner in
   ``demo_project`` (a test module may define its own ``run``).
 """
@@ -316,3 +318,16 @@ def run(demo_project, monkeypatch):
     def invoke(*args):
         return CliRunner().invoke(query, list(args), catch_exceptions=False)
     return invoke
+
+
+@pytest.fixture(scope="session")
+def test_environment():
+    """Django's test environment: templates report their context to the client."""
+    from django.test.utils import setup_test_environment, teardown_test_environment
+    try:
+        setup_test_environment()
+    except RuntimeError:   # set up already in this process
+        yield
+        return
+    yield
+    teardown_test_environment()

@@ -35,19 +35,6 @@ LIST = "/django_store/record/"
 # -- fixtures -------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def test_environment():
-    """Django's test environment: templates report their context to the client."""
-    from django.test.utils import setup_test_environment, teardown_test_environment
-    try:
-        setup_test_environment()
-    except RuntimeError:   # another admin test module set it up for this session
-        yield
-        return
-    yield
-    teardown_test_environment()
-
-
-@pytest.fixture(scope="session")
 def admin_user(demo_project, test_environment):
     """An account in the accounts database (after Django is configured)."""
     from django.contrib.auth import get_user_model

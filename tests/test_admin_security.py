@@ -41,20 +41,6 @@ LIST = "/django_store/record/"
 # -- fixtures and helpers -----------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def test_environment():
-    """Django's test environment (templates report their context to the
-    client), unless another admin test module has set it up already."""
-    from django.test.utils import setup_test_environment, teardown_test_environment
-    try:
-        setup_test_environment()
-    except RuntimeError:   # already set up for this session
-        yield
-        return
-    yield
-    teardown_test_environment()
-
-
-@pytest.fixture(scope="session")
 def admin_users(demo_project, test_environment):
     """Two accounts: two people at two browsers."""
     from django.contrib.auth import get_user_model

@@ -22,18 +22,6 @@ prepare(accounts=os.path.join(_ACCOUNTS_DIR, "accounts.sqlite3"),
 LIST = "/django_store/record/"
 
 
-@pytest.fixture(scope="session")
-def test_environment():
-    from django.test.utils import setup_test_environment, teardown_test_environment
-    try:
-        setup_test_environment()
-    except RuntimeError:   # already set up for this session
-        yield
-        return
-    yield
-    teardown_test_environment()
-
-
 @pytest.fixture
 def client(demo_project, test_environment):
     from django.contrib.auth import get_user_model
