@@ -11,7 +11,7 @@ import types
 
 import pytest
 from hostile import run_sql
-from test_admin import admin_user, test_environment  # noqa: F401 (fixtures)
+from test_admin import admin_user  # noqa: F401 (a fixture)
 
 from smt_query import RecordStoreView
 from smt_query.demo import _call, init_project, smt, smt_run

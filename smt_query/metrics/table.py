@@ -92,7 +92,7 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
     definition, an outcome edited in place (``smt comment``), new output
     keys. With ``auto`` (before a query) on a store that tells cheaply that
     nothing was written since the last refresh of these metrics
-    (:func:`write_mark`), not even that query runs. Values of deleted
+    (:func:`write_mark`: SQLite), not even that query runs. Values of deleted
     records stay until :func:`forget` (they join no record)."""
     from django.db import IntegrityError
     mark = None if everything else write_mark(store)
@@ -116,8 +116,7 @@ def refresh(store, project_name, metrics, everything=False, progress=None, auto=
 def write_mark(store):
     """A number every commit to the store changes, read in O(1), or None
     where the database has none (then every check compares every record):
-    the dialect's ``write_mark`` (SQLite: its file change counter; PostgreSQL:
-    the next transaction id, while none is in progress)."""
+    the dialect's ``write_mark`` (SQLite: its file change counter)."""
     from ..where.dialect import dialect_for
     conn = _connection(store)
     dialect = dialect_for(conn.vendor)

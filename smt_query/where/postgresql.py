@@ -220,16 +220,11 @@ class PostgreSQL:
 
     @staticmethod
     def write_mark(connection):
-        """The server's next transaction id while no transaction is in progress,
-        else None (the metrics' refresh then compares every record's
-        fingerprint). Every transaction that writes, in any database of the
-        server, takes the next id, so an equal mark means nothing was written;
-        one commit of ours makes it ``mark + 1``."""
-        with connection.cursor() as cur:
-            cur.execute("SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s) "
-                        "FROM txid_current_snapshot() s")
-            xmin, xmax = cur.fetchone()
-        return xmax if xmin == xmax else None
+        """None: PostgreSQL has no O(1) number that every commit to one
+        database changes (the metrics' refresh then compares every record's
+        fingerprint). The server's next transaction id would do, but it made
+        the statements of a page depend on other databases' writes."""
+        return None
 
     def params_columns(self):
         """The record column a parameter condition reads (the set's id)."""
