@@ -92,12 +92,11 @@ def in_set(ctx, column, values, kind="text"):
     return Q(**{f"{column}__in": dialect.value_set(values, kind)})
 
 
-def span_q(start, end, open_end=False):
+def span_q(start, end):
     """Q: ``start <= timestamp < end``; None for an open bound. The timestamp
     must be readable (:func:`timestamp_ok`): an unreadable one matches no date
     condition. The bounds apply to :func:`timestamp_key` (NULL where
-    unreadable), which smt-query's indexes hold. (``open_end`` is accepted for
-    callers: a missing or unreadable timestamp is never later than anything.)"""
+    unreadable), which smt-query's indexes hold."""
     from django.db.models import Q
     from django.db.models.lookups import GreaterThanOrEqual, IsNull, LessThan
     if start is None and end is None:
@@ -112,9 +111,10 @@ def span_q(start, end, open_end=False):
 
 @functools.lru_cache(maxsize=None)
 def _timestamp_expressions():
-    """The Django expression class of :func:`timestamp_ok` (made on first use:
-    Django is not imported with this module)."""
-    from django.db.models import BooleanField, Func
+    """The Django expression classes of :func:`timestamp_ok` and
+    :func:`timestamp_key` (made on first use: Django is not imported with
+    this module)."""
+    from django.db.models import BooleanField, Case, Func
 
     class TimestampOk(Func):
         """SQL: the timestamp column is readable, by the dialect's rule
@@ -129,7 +129,15 @@ def _timestamp_expressions():
             text = dialect.timestamp_ok(sql, connection)
             return text, params * text.count(sql)   # the column may appear more than once
 
-    return TimestampOk
+    class TimestampKey(Case):
+        """Ordered with the NULLs (unreadable timestamps) last either way."""
+        def asc(self, **kwargs):
+            return super().asc(nulls_last=True)
+
+        def desc(self, **kwargs):
+            return super().desc(nulls_last=True)
+
+    return TimestampOk, TimestampKey
 
 
 def timestamp_ok(column="timestamp"):
@@ -138,22 +146,15 @@ def timestamp_ok(column="timestamp"):
     not), on PostgreSQL finite (not ``infinity``). The SQL form of the rule
     the store's reading applies (``smt_query.storesetup``): tested equal."""
     from django.db.models import F, Q
-    return Q(_timestamp_expressions()(F(column)))
+    return Q(_timestamp_expressions()[0](F(column)))
 
 
 def timestamp_key():
     """An expression to order records by: the timestamp where readable, else
     NULL; its ``asc()`` and ``desc()`` put the NULLs last. Date conditions
     compare it too; smt-query's indexes hold it (``storetools.INDEXES``)."""
-    from django.db.models import Case, DateTimeField, F, When
-
-    class TimestampKey(Case):
-        def asc(self, **kwargs):
-            return super().asc(nulls_last=True)
-
-        def desc(self, **kwargs):
-            return super().desc(nulls_last=True)
-    return TimestampKey(When(timestamp_ok(), then=F("timestamp")), default=None,
+    from django.db.models import DateTimeField, F, When
+    return _timestamp_expressions()[1](When(timestamp_ok(), then=F("timestamp")), default=None,
                         output_field=DateTimeField())
 
 
